@@ -1,0 +1,29 @@
+# `make demo` sets up .venv and runs the reference pipeline end to end; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# DVC runs stage commands through the shell: put the venv first so `python` is ours.
+export PATH := $(BIN):$(PATH)
+export DO_NOT_TRACK := 1
+
+.PHONY: demo test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/gitml repro
+	$(BIN)/dvc metrics show
+
+test: $(VENV)/.installed
+	$(BIN)/ruff check src stages tests bench
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/pipeline.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,60 @@
+"""`gitml check`: every config problem a stage would hit, found before any stage runs.
+
+Schema errors come from pydantic; beyond the schema, the estimator and transformer
+targets must import from allowed modules, the estimator must suit the task, and
+params.yaml must be the composition of conf/. All problems are reported together.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gitml import compose, config, data, features, targets
+from gitml.errors import ConfigError
+
+
+def semantic_problems(params: config.Params) -> list[str]:
+    """Problems the schema cannot see: imports, task fit, contract and column names."""
+    problems: list[str] = []
+    allowed = params.project.allowed_targets
+    try:
+        contract = data.contract(params.data)
+        features.input_columns(contract, params.data.target, params.features)
+    except ConfigError as exc:
+        problems.append(str(exc))
+    for role in ("numeric", "categorical"):
+        try:
+            features.build_steps(getattr(params.features, role), f"features.{role}", allowed)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    try:
+        from gitml import train
+
+        train.estimator(params)
+    except ConfigError as exc:
+        problems.append(str(exc))
+    return problems
+
+
+def inside_experiment() -> bool:
+    """`dvc exp run` composes params.yaml itself, with -S overrides a plain composition lacks."""
+    return bool(os.environ.get("DVC_EXP_NAME"))
+
+
+def check_project(params_path: str | Path = "params.yaml", conf_dir: str | Path = "conf", fresh: bool = True) -> config.Params:
+    """Validate params.yaml fully; raise one ConfigError listing every problem."""
+    problems: list[str] = []
+    if fresh and Path(conf_dir).is_dir() and not inside_experiment():
+        try:
+            compose.check_fresh(params_path, conf_dir)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    try:
+        params = config.load(params_path)
+    except ConfigError as exc:
+        raise ConfigError("\n".join([*problems, str(exc)])) from exc
+    problems.extend(semantic_problems(params))
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return params

@@ -1,0 +1,78 @@
+"""conf/ → params.yaml, with the same algorithm as DVC's own Hydra composition.
+
+`dvc exp run` composes conf/ into params.yaml with hydra.compose, OmegaConf.resolve and
+OmegaConf.to_yaml; `gitml compose` does exactly that, so both give the same bytes, and
+`dvc repro` (which never composes) can be guarded by a cheap freshness check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitml import io
+from gitml.errors import ConfigError
+
+
+def compose(conf_dir: str | Path = "conf", overrides: Sequence[str] = (), config_name: str = "config") -> str:
+    """The YAML text DVC would write for these overrides."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    conf_dir = Path(conf_dir).resolve()
+    if not (conf_dir / f"{config_name}.yaml").is_file():
+        raise ConfigError(f"{conf_dir / config_name}.yaml: not found (is this a gitml project?)")
+    try:
+        with initialize_config_dir(str(conf_dir), version_base=None):
+            cfg = hydra_compose(config_name=config_name, overrides=list(overrides))
+        OmegaConf.resolve(cfg)
+    except (HydraException, OmegaConfBaseException) as exc:
+        reason = " ".join(str(exc).split())
+        raise ConfigError(f"{conf_dir.name}/: cannot compose: {reason}") from exc
+    return OmegaConf.to_yaml(cfg)
+
+
+def write(output: str | Path = "params.yaml", conf_dir: str | Path = "conf", overrides: Sequence[str] = ()) -> bool:
+    """Compose into `output` atomically; True when the file changed."""
+    text = compose(conf_dir, overrides)
+    output = Path(output)
+    if output.is_file() and output.read_text(encoding="utf-8") == text:
+        return False
+    io.write_text(output, text)
+    return True
+
+
+def _leaves(tree: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            yield from _leaves(value, f"{prefix}.{key}" if prefix else str(key))
+    else:
+        yield prefix, tree
+
+
+def stale_keys(params_text: str, composed_text: str) -> list[str]:
+    """Key paths whose values differ between two params documents."""
+    current = dict(_leaves(yaml.safe_load(params_text) or {}))
+    wanted = dict(_leaves(yaml.safe_load(composed_text) or {}))
+    return sorted(key for key in current.keys() | wanted.keys() if current.get(key, ...) != wanted.get(key, ...))
+
+
+def check_fresh(params: str | Path = "params.yaml", conf_dir: str | Path = "conf") -> None:
+    """Raise when params.yaml is not the composition of conf/, naming the keys that differ."""
+    params = Path(params)
+    composed = compose(conf_dir)
+    current = params.read_text(encoding="utf-8") if params.is_file() else ""
+    if current == composed:
+        return
+    keys = stale_keys(current, composed) or ["<formatting>"]
+    shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+    raise ConfigError(
+        f"{params}: stale, it differs from the composition of {conf_dir}/ at {shown}; "
+        "run `gitml compose` (or `gitml repro`)"
+    )

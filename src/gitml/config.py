@@ -1,0 +1,190 @@
+"""The typed schema of params.yaml: one pydantic model per section.
+
+Every behaviour a user may change is a key here, with a default that works, so a
+typo or a wrong type is caught at the door with its key path instead of deep inside
+a stage. Validation collects every failing key and raises once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gitml.errors import ConfigError
+
+Task = Literal["classification", "regression"]
+Role = Literal["numeric", "categorical"]
+Dtype = Literal["float", "int", "bool", "str"]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Project(Section):
+    name: str = "gitml-project"
+    model_name: str = "model"
+    #: `_target_` classes may only come from these module prefixes, so a config
+    #: cannot import arbitrary code by accident.
+    allowed_targets: list[str] = ["sklearn.", "gitml."]
+
+
+class Paths(Section):
+    """Every file a stage reads or writes; dvc.yaml references these with ${paths.x}."""
+
+    raw: str = "data/raw/dataset.parquet"
+    validation: str = "reports/validation.json"
+    train: str = "data/features/train.parquet"
+    test: str = "data/features/test.parquet"
+    model: str = "models/model.skops"
+    signature: str = "models/signature.json"
+    metrics: str = "reports/metrics.json"
+    predictions: str = "reports/predictions.parquet"
+    plots: str = "reports/plots"
+    importance: str = "reports/importance.json"
+
+
+class SklearnSource(Section):
+    kind: Literal["sklearn"]
+    name: Literal["breast_cancer", "diabetes", "iris", "wine"]
+
+
+class FileSource(Section):
+    kind: Literal["file"]
+    path: str
+    format: Literal["auto", "csv", "parquet"] = "auto"
+
+
+class SyntheticSource(Section):
+    """A seeded generator whose size and shape are config, for scale tests."""
+
+    kind: Literal["synthetic"]
+    n_rows: Annotated[int, Field(gt=0)] = 1000
+    n_numeric: Annotated[int, Field(ge=0)] = 20
+    n_categorical: Annotated[int, Field(ge=0)] = 5
+    n_classes: Annotated[int, Field(ge=2)] = 2
+    noise: Annotated[float, Field(ge=0.0)] = 0.1
+
+
+Source = Annotated[SklearnSource | FileSource | SyntheticSource, Field(discriminator="kind")]
+
+
+class ColumnSpec(Section):
+    dtype: Dtype
+    role: Role
+    min: float | None = None
+    max: float | None = None
+    categories: list[str | int | bool] | None = None
+    #: None means the contract-wide `max_null_fraction`.
+    max_null_fraction: Fraction | None = None
+
+
+class Contract(Section):
+    """What the data must look like; drives validation, the signature and drift tests."""
+
+    #: Empty means "provided by the source" (only the synthetic source can).
+    columns: dict[str, ColumnSpec] = {}
+    max_null_fraction: Fraction = 0.0
+    duplicates: Literal["allow", "warn", "fail"] = "warn"
+    extra_columns: Literal["fail", "ignore"] = "fail"
+
+
+class Data(Section):
+    source: Source
+    task: Task
+    target: str
+    contract: Contract = Contract()
+
+
+class Split(Section):
+    test_size: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.2
+    stratify: bool = True
+
+
+def _check_targets(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for step in steps:
+        if not isinstance(step.get("_target_"), str):
+            raise ValueError("each step needs a `_target_` naming a transformer class")
+    return steps
+
+
+Steps = Annotated[list[dict[str, Any]], Field(default_factory=list)]
+
+
+class Features(Section):
+    split: Split = Split()
+    #: Transformer steps (Hydra `_target_` specs) applied, in order, per column role.
+    numeric: Steps
+    categorical: Steps
+    drop: list[str] = []
+
+    _steps = field_validator("numeric", "categorical")(_check_targets)
+
+
+class Importance(Section):
+    n_repeats: Annotated[int, Field(gt=0)] = 5
+    #: Permutation importance on at most this many test rows: its cost grows with rows.
+    max_rows: Annotated[int, Field(gt=0)] = 5000
+
+
+class Evaluate(Section):
+    importance: Importance = Importance()
+    #: Curves (ROC, precision-recall) are thinned to at most this many points.
+    curve_points: Annotated[int, Field(ge=10)] = 200
+
+
+class Params(Section):
+    seed: int = 42
+    project: Project = Project()
+    paths: Paths = Paths()
+    data: Data
+    features: Features = Features()
+    #: The estimator: a Hydra `_target_` spec naming any scikit-learn compatible class.
+    model: dict[str, Any]
+    evaluate: Evaluate = Evaluate()
+
+    @field_validator("model")
+    @classmethod
+    def _model_has_target(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(value.get("_target_"), str):
+            raise ValueError("needs a `_target_` naming an estimator class")
+        return value
+
+
+def _format_error(source: str, error: dict[str, Any]) -> str:
+    loc = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-"))
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown key (check its spelling)"
+    elif error["type"] not in {"missing", "union_tag_invalid"} and "input" in error:
+        message = f"{message} (got {error['input']!r})"
+    return f"{source}: {loc or '<root>'}: {message}"
+
+
+def validate(raw: Any, source: str = "params.yaml") -> Params:
+    """Validate a params mapping; every problem is one line of the raised ConfigError."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_format_error(source, error) for error in exc.errors()]
+        raise ConfigError("\n".join(lines)) from exc
+
+
+def load(path: str | Path = "params.yaml") -> Params:
+    """Read and validate params.yaml."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: not found (run `gitml compose` to create it)") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from exc
+    return validate(raw, str(path))

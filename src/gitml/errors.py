@@ -1,0 +1,29 @@
+"""Errors gitml raises: each names the key, column or file at fault, so the CLI can print one line."""
+
+from __future__ import annotations
+
+
+class GitmlError(Exception):
+    """Base of every error gitml reports to the user as one line."""
+
+    exit_code = 1
+
+
+class ConfigError(GitmlError):
+    """params.yaml or conf/ is invalid: names the key path."""
+
+
+class DataError(GitmlError):
+    """A data file is missing, empty or unreadable: names the file."""
+
+
+class DataContractError(GitmlError):
+    """Data violates its declared contract: names the columns."""
+
+
+class ModelFileError(GitmlError):
+    """A model file is missing or not a readable skops archive."""
+
+
+class UntrustedModelError(ModelFileError):
+    """A model file contains types outside the reviewed allow-list."""

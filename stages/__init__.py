@@ -1,0 +1,1 @@
+"""DVC stage entry points: each reads its params section, calls the gitml library, writes outputs."""
