@@ -1,0 +1,135 @@
+"""End to end: `gitml init`, then real `dvc repro` / `dvc exp run` / `dvc push` in a temporary repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.e2e
+
+FAST = ["model.n_estimators=20", "evaluate.importance.n_repeats=2"]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env.update(
+        DO_NOT_TRACK="1",
+        GIT_AUTHOR_NAME="gitml test",
+        GIT_AUTHOR_EMAIL="test@gitml.local",
+        GIT_COMMITTER_NAME="gitml test",
+        GIT_COMMITTER_EMAIL="test@gitml.local",
+    )
+    env.pop("DVC_EXP_NAME", None)
+    return env
+
+
+def run(cwd: Path, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(command, cwd=cwd, env=_env(), capture_output=True, text=True)
+    if check and result.returncode:
+        raise AssertionError(f"{command} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def init(path: Path) -> Path:
+    """A new project with a fast model, committed."""
+    run(path.parent, "gitml", "init", str(path), "--name", "demo")
+    config = path / "conf" / "model" / "random_forest.yaml"
+    config.write_text(config.read_text().replace("n_estimators: 100", "n_estimators: 20"))
+    run(path, "gitml", "compose")
+    run(path, "git", "commit", "-qam", "fast model for tests")
+    return path
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project whose pipeline has run once and been committed."""
+    path = init(tmp_path_factory.mktemp("e2e") / "demo")
+    run(path, "dvc", "repro")
+    run(path, "git", "add", "--all")
+    run(path, "git", "commit", "-qm", "first run")
+    return path
+
+
+def test_repro_produces_every_output(project: Path) -> None:
+    metrics = json.loads((project / "reports" / "metrics.json").read_text())
+    assert set(metrics) == {"accuracy", "f1", "precision", "recall", "roc_auc", "log_loss"}
+    assert metrics["roc_auc"] > 0.95
+    for output in ("models/model.skops", "models/signature.json", "reports/predictions.parquet",
+                   "reports/plots/roc.json", "reports/importance.json", "data/features/train.parquet"):
+        assert (project / output).is_file(), output
+    assert run(project, "git", "status", "--porcelain").stdout == ""
+
+
+def test_second_repro_runs_nothing(project: Path) -> None:
+    result = run(project, "dvc", "repro")
+    assert "Running stage" not in result.stdout
+    assert run(project, "dvc", "status").stdout.strip() == "Data and pipelines are up to date."
+
+
+def test_plots_render_offline(project: Path) -> None:
+    result = run(project, "dvc", "plots", "show", "--json")
+    shown = json.loads(result.stdout)
+    assert {"ROC", "Precision-recall", "Confusion matrix"} <= set(shown["data"])
+    assert shown["data"]["ROC"], "ROC plot has no data"
+
+
+def test_experiment_override_changes_params_and_metrics(project: Path) -> None:
+    before = json.loads((project / "reports" / "metrics.json").read_text())
+    run(project, "dvc", "exp", "run", "-S", "model.n_estimators=2", "-S", "model.max_depth=1")
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert params["model"]["n_estimators"] == 2
+    after = json.loads((project / "reports" / "metrics.json").read_text())
+    assert after["log_loss"] != before["log_loss"]
+    run(project, "git", "checkout", "--", ".")
+    run(project, "dvc", "checkout", "--force")
+
+
+def test_gitml_compose_matches_dvc_exp_run(project: Path, tmp_path: Path) -> None:
+    overrides = ["model=hist_gradient_boosting", "model.max_iter=5"]
+    run(project, "gitml", "compose", *overrides, "-o", str(tmp_path / "params.yaml"))
+    run(project, "dvc", "exp", "run", *[arg for o in overrides for arg in ("-S", o)])
+    assert (project / "params.yaml").read_bytes() == (tmp_path / "params.yaml").read_bytes()
+    run(project, "git", "checkout", "--", ".")
+    run(project, "dvc", "checkout", "--force")
+
+
+def test_stale_params_stop_dvc_repro_and_gitml_repro_recomposes(project: Path) -> None:
+    config = project / "conf" / "model" / "random_forest.yaml"
+    original = config.read_text()
+    config.write_text(original.replace("n_estimators: 20", "n_estimators: 5"))
+    try:
+        result = run(project, "dvc", "repro", check=False)
+        assert result.returncode != 0
+        assert "model.n_estimators" in result.stderr and "gitml compose" in result.stderr
+        assert run(project, "gitml", "repro").returncode == 0
+        assert yaml.safe_load((project / "params.yaml").read_text())["model"]["n_estimators"] == 5
+    finally:
+        config.write_text(original)
+        run(project, "git", "checkout", "--", ".")
+        run(project, "dvc", "checkout", "--force")
+
+
+def test_push_and_pull_through_the_default_local_remote(project: Path) -> None:
+    model = project / "models" / "model.skops"
+    expected = model.read_bytes()
+    run(project, "dvc", "push")
+    shutil.rmtree(project / ".dvc" / "cache")
+    model.unlink()
+    run(project, "dvc", "pull")
+    assert model.read_bytes() == expected
+
+
+def test_two_runs_from_scratch_give_identical_locks_and_metrics(project: Path, tmp_path: Path) -> None:
+    again = init(tmp_path / "demo")
+    run(again, "dvc", "repro")
+    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    assert yaml.safe_load((again / "dvc.lock").read_text()) == lock
+    assert (again / "reports" / "metrics.json").read_bytes() == (project / "reports" / "metrics.json").read_bytes()
