@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gitml import compose, config, data, features, targets
+from gitml import compose, config, data, features
 from gitml.errors import ConfigError
 
 
@@ -42,7 +42,9 @@ def inside_experiment() -> bool:
     return bool(os.environ.get("DVC_EXP_NAME"))
 
 
-def check_project(params_path: str | Path = "params.yaml", conf_dir: str | Path = "conf", fresh: bool = True) -> config.Params:
+def check_project(
+    params_path: str | Path = "params.yaml", conf_dir: str | Path = "conf", fresh: bool = True
+) -> config.Params:
     """Validate params.yaml fully; raise one ConfigError listing every problem."""
     problems: list[str] = []
     if fresh and Path(conf_dir).is_dir() and not inside_experiment():

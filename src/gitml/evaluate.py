@@ -93,10 +93,13 @@ def curves(frame: pd.DataFrame, cfg: Evaluate) -> dict[str, list[dict[str, Any]]
         return {}
     fpr, tpr, roc_thr = m.roc_curve(truth, score)
     precision, recall, pr_thr = m.precision_recall_curve(truth, score)
-    roc = [{"fpr": float(f), "tpr": float(t), "threshold": float(min(th, 1.0))} for f, t, th in zip(fpr, tpr, roc_thr)]
+    roc = [
+        {"fpr": float(f), "tpr": float(t), "threshold": float(min(th, 1.0))}
+        for f, t, th in zip(fpr, tpr, roc_thr, strict=True)
+    ]
     pr = [
         {"recall": float(r), "precision": float(p), "threshold": float(th)}
-        for r, p, th in zip(recall[:-1], precision[:-1], pr_thr)
+        for r, p, th in zip(recall[:-1], precision[:-1], pr_thr, strict=True)
     ]
     return {"roc": _thin(roc, cfg.curve_points), "precision_recall": _thin(pr, cfg.curve_points)}
 
@@ -112,6 +115,6 @@ def importance(model: Any, test: pd.DataFrame, target: str, cfg: Evaluate, seed:
     )
     rows = [
         {"feature": str(name), "importance_mean": float(mean), "importance_std": float(std)}
-        for name, mean, std in zip(inputs.columns, result.importances_mean, result.importances_std)
+        for name, mean, std in zip(inputs.columns, result.importances_mean, result.importances_std, strict=True)
     ]
     return sorted(rows, key=lambda row: -row["importance_mean"])

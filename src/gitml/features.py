@@ -30,7 +30,9 @@ def input_columns(contract: Contract, target: str, features: Features) -> dict[s
     return roles
 
 
-def split(frame: pd.DataFrame, target: str, task: str, features: Features, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split(
+    frame: pd.DataFrame, target: str, task: str, features: Features, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Seeded train/test split, stratified on the target for classification."""
     from sklearn.model_selection import train_test_split
 

@@ -30,7 +30,9 @@ def resolve(target: str, key: str, allowed: Iterable[str]) -> type:
     """Import the class a `_target_` names, refusing modules outside `allowed`."""
     allowed = list(allowed)
     if not any(target.startswith(prefix) for prefix in allowed):
-        raise ConfigError(f"{key}._target_: {target!r} is outside the allowed prefixes {allowed} (project.allowed_targets)")
+        raise ConfigError(
+            f"{key}._target_: {target!r} is outside the allowed prefixes {allowed} (project.allowed_targets)"
+        )
     module_name, _, name = target.rpartition(".")
     try:
         obj = getattr(importlib.import_module(module_name), name)

@@ -1,0 +1,1 @@
+"""Subcommands of `gitml`, one module per concern, each exposing `register(subparsers)`."""
