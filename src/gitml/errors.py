@@ -27,3 +27,15 @@ class ModelFileError(GitmlError):
 
 class UntrustedModelError(ModelFileError):
     """A model file contains types outside the reviewed allow-list."""
+
+
+class GateError(GitmlError):
+    """The gate could not evaluate (bad policy, missing baseline, stale workspace): names what and where."""
+
+    exit_code = 2
+
+
+class GateFailed(GitmlError):
+    """The gate evaluated and the candidate failed its promotion policy: names the failing metrics."""
+
+    exit_code = 1
