@@ -39,3 +39,36 @@ def init(path: Path) -> Path:
     run(path, "gitml", "compose")
     run(path, "git", "commit", "-qam", "fast model for tests")
     return path
+
+
+GH_STANDIN = '''#!{python}
+"""A recording stand-in for the GitHub CLI: logs each call, answers GETs from $GH_COMMENTS."""
+import json, os, sys
+args = sys.argv[1:]
+payload = json.loads(sys.stdin.read()) if "--input" in args else None
+with open(os.environ["GH_LOG"], "a") as log:
+    log.write(json.dumps({{"args": args, "payload": payload, "token": os.environ.get("GH_TOKEN")}}) + "\\n")
+if os.environ.get("GH_FAIL"):
+    print(os.environ["GH_FAIL"], file=sys.stderr)
+    sys.exit(1)
+if "--paginate" in args:
+    path = os.environ.get("GH_COMMENTS")
+    print(open(path).read() if path else "[]")
+else:
+    print(json.dumps({{"id": 4242}}))
+'''
+
+
+def standin_gh(folder: Path) -> Path:
+    """Write the stand-in `gh` into `folder` (put it first on PATH); its calls go to folder/gh.log."""
+    folder.mkdir(parents=True, exist_ok=True)
+    gh = folder / "gh"
+    gh.write_text(GH_STANDIN.format(python=sys.executable))
+    gh.chmod(0o755)
+    return folder / "gh.log"
+
+
+def gh_calls(log: Path) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []

@@ -103,7 +103,8 @@ def evaluate(repo: Path, params: Params, baseline_ref: str | None, allow_dirty: 
     policy.check_names(policies, task, cand.metrics, cand.metrics_path, base.metrics,
                        f"{base.metrics_path} at {chosen.commit[:7]}")
     for side, snap in (("candidate", cand), ("baseline", base)):
-        out[side].update(metrics_path=snap.metrics_path, test_md5=snap.test_md5, predictions=snap.predictions is not None)
+        out[side].update(metrics_path=snap.metrics_path, test_md5=snap.test_md5,
+                         predictions=snap.predictions is not None)
     paired, test_set, notes = _pairing(base, cand)
     comparison: dict[str, Any] = {"paired": False, "test_set": test_set, "notes": notes}
     intervals: dict[str, tuple[float, float]] = {}

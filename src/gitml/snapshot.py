@@ -13,9 +13,9 @@ import io as _io
 import json
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
@@ -119,7 +119,8 @@ def _read_predictions(data: bytes | Path, source: str) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(data if isinstance(data, Path) else _io.BytesIO(data))
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
-        raise GateError(f"{source}: not a readable Parquet file: {str(exc).splitlines()[0] if str(exc) else exc}") from exc
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GateError(f"{source}: not a readable Parquet file: {reason}") from exc
     missing = {"y_true", "y_pred"} - set(frame.columns)
     if missing:
         raise GateError(f"{source}: predictions lack column(s) {', '.join(sorted(missing))}")

@@ -48,7 +48,8 @@ def _gate(args: argparse.Namespace) -> int:
     else:
         print(_table(out))
         paths = config.load(args.params).paths
-        print(f"wrote {paths.gate_report}, {paths.gate_markdown}" + (f" and {len(out['plots'])} plots" if out["plots"] else ""))
+        plots = f" and {len(out['plots'])} plots" if out["plots"] else ""
+        print(f"wrote {paths.gate_report}, {paths.gate_markdown}{plots}")
     if out["verdict"] == "fail":
         failed = [m["name"] for m in out["metrics"] if m["status"] == "fail"]
         raise GateFailed(f"gate failed on {', '.join(failed)} (the report says why)")
