@@ -25,10 +25,10 @@ def gh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return log
 
 
-def _comments(tmp_path: Path, *pages: list[dict]) -> None:
+def _comments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *pages: list[dict]) -> None:
     path = tmp_path / "comments.json"
     path.write_text("".join(json.dumps(page) for page in pages))  # --paginate prints pages back to back
-    os.environ["GH_COMMENTS"] = str(path)
+    monkeypatch.setenv("GH_COMMENTS", str(path))
 
 
 def test_the_first_comment_is_created(gh: Path) -> None:
@@ -42,8 +42,9 @@ def test_the_first_comment_is_created(gh: Path) -> None:
     ]
 
 
-def test_the_marked_comment_is_updated_not_duplicated(gh: Path, tmp_path: Path) -> None:
-    _comments(tmp_path, [{"id": 1, "body": "looks good"}, {"id": 2, "body": "unrelated <!-- other -->"}],
+def test_the_marked_comment_is_updated_not_duplicated(gh: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    _comments(tmp_path, monkeypatch, [{"id": 1, "body": "looks good"}, {"id": 2, "body": "unrelated <!-- other -->"}],
               [{"id": 99, "body": f"{MARKER}\nold report"}, {"id": 100, "body": f"{MARKER}\nduplicate"}])
     call = comment.post(BODY, 17, repo="other/repo")
     assert gh_calls(gh)[-1] == {

@@ -174,3 +174,23 @@ def test_the_registry_prod_model_is_the_default_baseline(gate_project: GateProje
         assert _gate(path, monkeypatch, "--baseline", first) == 2  # --baseline overrides the registry
     finally:
         run(path, "git", "tag", "-d", "model@v0.1.0", "model#prod#1")
+
+
+def test_a_shallow_clone_fetches_the_baseline_and_its_predictions(gate_project: GateProject, tmp_path: Path) -> None:
+    origin = gate_project.path
+    run(origin, "dvc", "push", "--quiet", "--all-branches")
+    clone = tmp_path / "shallow"
+    run(tmp_path, "git", "clone", "--quiet", "--depth=1", "--branch=worse", f"file://{origin}", str(clone))
+    run(clone, "dvc", "remote", "modify", "--local", "storage", "url", str(gate_project.remote))
+    run(clone, "dvc", "pull", "--quiet")
+    assert run(clone, "git", "rev-parse", "--is-shallow-repository").stdout.strip() == "true"
+    result = run(clone, "gitml", "gate", "--baseline", gate_project.baseline, check=False)
+    assert result.returncode == 1, result.stderr
+    report = json.loads((clone / "reports" / "gate.json").read_text())
+    assert report["baseline"]["commit"] == gate_project.baseline
+    assert report["comparison"]["paired"], report["comparison"]["notes"]  # predictions pulled by hash
+    result = run(clone, "gitml", "gate", check=False)  # the merge base needs history: fetched as needed
+    assert result.returncode == 1, result.stderr
+    report = json.loads((clone / "reports" / "gate.json").read_text())
+    assert (report["baseline"]["ref"], report["baseline"]["commit"]) == ("merge base with origin/main",
+                                                                         gate_project.baseline)

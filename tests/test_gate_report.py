@@ -51,9 +51,11 @@ def test_pipeline_diff_names_stages_and_files() -> None:
 
 def test_the_test_set_hash_comes_from_the_stage_that_made_the_predictions() -> None:
     assert changes.test_md5(LOCK, "reports/predictions.parquet", "data/features/test.parquet") == "test1"
-    assert changes.out_md5(LOCK, "reports/predictions.parquet") == "p1"
+    assert changes.out_hash(LOCK, "reports/predictions.parquet") == ("md5-dos2unix", "p1")  # no `hash: md5`
+    dvc3 = {"stages": {"e": {"outs": [{"path": "p.parquet", "hash": "md5", "md5": "p9"}]}}}
+    assert changes.out_hash(dvc3, "p.parquet") == ("md5", "p9")
     assert changes.test_md5({}, "reports/predictions.parquet", "data/features/test.parquet") is None
-    assert changes.out_md5({"stages": "junk"}, "x") is None
+    assert changes.out_hash({"stages": "junk"}, "x") is None
 
 
 def test_params_diff() -> None:

@@ -95,6 +95,7 @@ def clone(gate_project: GateProject, tmp_path: Path) -> tuple[Path, dict[str, st
                  "GITHUB_REPOSITORY": "acme/demo", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_RUN_ID": "99",
                  "GITHUB_BASE_REF": "main", "GH_LOG": str(bin_dir / "gh.log"), "PIP_LOG": str(bin_dir / "pip.log")}
     variables["PATH"] = f"{bin_dir}{os.pathsep}{variables['PATH']}"
+    variables.pop("GH_COMMENTS", None)
     return path, variables
 
 

@@ -38,7 +38,7 @@ def params_diff(baseline: dict[str, Any], candidate: dict[str, Any]) -> list[dic
 
 
 def _entries(stage: dict[str, Any], kind: str) -> dict[str, str | None]:
-    return {str(e.get("path")): e.get("md5") or e.get("hash") for e in stage.get(kind) or [] if isinstance(e, dict)}
+    return {str(e.get("path")): e.get("md5") for e in stage.get(kind) or [] if isinstance(e, dict)}
 
 
 def _stages(lock: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -81,12 +81,12 @@ def pipeline_diff(baseline: dict[str, Any] | None, candidate: dict[str, Any] | N
     return {"stages": stages, "files": sorted(files.values(), key=lambda f: f["path"])}
 
 
-def out_md5(lock: dict[str, Any] | None, path: str) -> str | None:
-    """The content hash dvc.lock records for output `path`."""
+def out_hash(lock: dict[str, Any] | None, path: str) -> tuple[str, str] | None:
+    """(hash name, value) dvc.lock records for output `path`: "md5" (DVC 3) or "md5-dos2unix" (DVC 2 locks)."""
     for stage in _stages(lock).values():
-        found = _entries(stage, "outs")
-        if path in found:
-            return found[path]
+        for entry in stage.get("outs") or []:
+            if isinstance(entry, dict) and entry.get("path") == path and entry.get("md5"):
+                return ("md5" if entry.get("hash") == "md5" else "md5-dos2unix"), str(entry["md5"])
     return None
 
 

@@ -195,22 +195,41 @@ def at_commit(repo: str | Path, commit: str, current: Params) -> Snapshot:
 
 
 def _predictions_at(repo: str | Path, commit: str, path: str, lock: dict[str, Any]) -> tuple[Any, str | None]:
-    """Read one DVC output of `commit`: the local cache if it holds it, else stream it from the remote."""
-    md5 = changes.out_md5(lock, path)
+    """Read one DVC output of `commit` by its hash: from the cache, else pulled (that object only) from the remote."""
+    found = changes.out_hash(lock, path)
     short = commit[:7]
-    if not md5:
+    if not found:
         return None, f"{path} is not an output in dvc.lock at {short}"
-    cached = Path(repo, _CACHE, md5[:2], md5[2:])
-    if cached.is_file():
-        return _read_predictions(cached, f"{path} at {short}"), None
-    log.info("%s at %s is not in the local cache: fetching it from the DVC remote", path, short)
-    import dvc.api
+    name, value = found
+    default = Path(repo, _CACHE if name == "md5" else ".dvc/cache", value[:2], value[2:])
+    if default.is_file():
+        return _read_predictions(default, f"{path} at {short}"), None
+    log.info("%s at %s is not in the local cache: pulling it from the DVC remote", path, short)
+    try:
+        cached = _pull(repo, name, value)
+    except OSError as exc:
+        return None, f"{path} at {short} is neither in the DVC cache nor available from the remote ({exc})"
+    return _read_predictions(cached, f"{path} at {short}"), None
+
+
+def _pull(repo: str | Path, name: str, value: str) -> Path:
+    """Pull one object into the cache with the workspace's DVC config (remote, credentials); its cache path.
+
+    By hash rather than by path at a revision: the workspace's remote settings (including
+    .dvc/config.local) apply, and nothing but that object is fetched. Any failure is an OSError.
+    """
     from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+    from dvc_data.hashfile.hash_info import HashInfo
 
     try:
-        with dvc.api.open(path, repo=str(Path(repo).resolve()), rev=commit, mode="rb") as handle:
-            data = handle.read()
-    except (DvcException, OSError) as exc:
-        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
-        return None, f"{path} at {short} is neither in the DVC cache nor available from the remote ({reason})"
-    return _read_predictions(data, f"{path} at {short}"), None
+        with Repo(str(repo)) as dvc_repo:
+            cache = dvc_repo.cache.local if name == "md5" else dvc_repo.cache.legacy
+            target = Path(cache.oid_to_path(value))
+            if not target.is_file():
+                result = dvc_repo.cloud.pull([HashInfo(name, value)])
+                if result.failed or not target.is_file():
+                    raise OSError(f"the remote does not have {name} {value}")
+    except DvcException as exc:
+        raise OSError(" ".join(str(exc).split())[:200] or type(exc).__name__) from exc
+    return target
