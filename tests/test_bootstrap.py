@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gitml import bootstrap, evaluate
+from gitml import bootstrap, evaluate, weighted
 from gitml.config import Bootstrap
 
 
@@ -43,26 +43,26 @@ def _pair(kind: str, n: int, seed: int = 0, skills: tuple[float, float] = (1.5, 
 def test_metrics_on_resampled_rows_equal_evaluate_metrics(kind: str) -> None:
     base, cand = _pair(kind, 300)
     task = "regression" if kind == "regression" else "classification"
-    design = bootstrap.design(base, cand, task)
+    d = weighted.design(base, cand, task)
     rows = np.random.default_rng(1).integers(0, len(base), size=(4, len(base)))
     weights = np.stack([np.bincount(r, minlength=len(base)) for r in rows]).astype(float)
-    got = bootstrap.weighted_metrics(design, weights)
+    got = weighted.weighted_metrics(d, weights)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # scikit-learn's own deprecation notes
         for r, index in enumerate(rows):
             for side, frame in (("base", base), ("cand", cand)):
                 expected = evaluate.metrics(frame.iloc[index].reset_index(drop=True), task)
-                assert set(expected) == set(design.metric_names())
+                assert set(expected) == set(d.metric_names())
                 for name, value in expected.items():
                     assert got[side][name][r] == pytest.approx(value, abs=1e-12), (side, name)
 
 
 def test_linear_roc_auc_is_close_to_the_exact_one_on_large_sets() -> None:
     base, cand = _pair("binary", 20_000)
-    design = bootstrap.design(base, cand, "classification")
+    d = weighted.design(base, cand, "classification")
     weights = np.random.default_rng(2).integers(0, 2, size=(20, len(base))) * 2.0
-    exact = bootstrap.weighted_metrics(design, weights, exact=True)
-    linear = bootstrap.weighted_metrics(design, weights, exact=False)
+    exact = weighted.weighted_metrics(d, weights, exact=True)
+    linear = weighted.weighted_metrics(d, weights, exact=False)
     error = np.abs(linear["cand"]["roc_auc"] - exact["cand"]["roc_auc"])
     assert error.max() < 0.1 * exact["cand"]["roc_auc"].std()  # small against the resampling noise itself
     for name in ("accuracy", "f1", "log_loss"):
