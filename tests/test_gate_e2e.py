@@ -176,20 +176,35 @@ def test_the_registry_prod_model_is_the_default_baseline(gate_project: GateProje
         run(path, "git", "tag", "-d", "model@v0.1.0", "model#prod#1")
 
 
-def test_a_shallow_clone_fetches_the_baseline_and_its_predictions(gate_project: GateProject, tmp_path: Path) -> None:
+def test_a_shallow_clone_fetches_what_the_gate_needs(gate_project: GateProject, tmp_path: Path) -> None:
     origin = gate_project.path
+    first = run(origin, "git", "rev-list", "--max-parents=0", "main").stdout.strip()
     run(origin, "dvc", "push", "--quiet", "--all-branches")
+    run(origin, "git", "tag", "-a", "model@v0.0.1", "-m", "register", first)
+    run(origin, "git", "tag", "-a", "model#prod#1", "-m", "promote", first)
     clone = tmp_path / "shallow"
-    run(tmp_path, "git", "clone", "--quiet", "--depth=1", "--branch=worse", f"file://{origin}", str(clone))
-    run(clone, "dvc", "remote", "modify", "--local", "storage", "url", str(gate_project.remote))
-    run(clone, "dvc", "pull", "--quiet")
-    assert run(clone, "git", "rev-parse", "--is-shallow-repository").stdout.strip() == "true"
-    result = run(clone, "gitml", "gate", "--baseline", gate_project.baseline, check=False)
-    assert result.returncode == 1, result.stderr
-    report = json.loads((clone / "reports" / "gate.json").read_text())
-    assert report["baseline"]["commit"] == gate_project.baseline
-    assert report["comparison"]["paired"], report["comparison"]["notes"]  # predictions pulled by hash
-    result = run(clone, "gitml", "gate", check=False)  # the merge base needs history: fetched as needed
+    try:
+        run(tmp_path, "git", "clone", "--quiet", "--depth=1", "--no-tags", "--branch=worse", f"file://{origin}",
+            str(clone))
+        run(clone, "dvc", "remote", "modify", "--local", "storage", "url", str(gate_project.remote))
+        run(clone, "dvc", "pull", "--quiet")
+        assert run(clone, "git", "rev-parse", "--is-shallow-repository").stdout.strip() == "true"
+        # --baseline SHA: that one commit is fetched, and the baseline's predictions are pulled by hash.
+        result = run(clone, "gitml", "gate", "--baseline", gate_project.baseline, check=False)
+        assert result.returncode == 1, result.stderr
+        report = json.loads((clone / "reports" / "gate.json").read_text())
+        assert report["baseline"]["commit"] == gate_project.baseline
+        assert report["comparison"]["paired"], report["comparison"]["notes"]
+        # The default: the registry's tags (and their commits) are fetched, and the prod model is the baseline.
+        result = run(clone, "gitml", "gate", check=False)
+        assert result.returncode == 2 and "reports/metrics.json is not committed there" in result.stderr
+        report = json.loads((clone / "reports" / "gate.json").read_text())
+        assert (report["baseline"]["source"], report["baseline"]["commit"]) == ("registry", first)
+    finally:
+        run(origin, "git", "tag", "-d", "model@v0.0.1", "model#prod#1")
+    run(clone, "git", "tag", "-d", "model@v0.0.1", "model#prod#1")
+    # No prod model: the merge base with origin/main, deepening the clone until it appears.
+    result = run(clone, "gitml", "gate", check=False)
     assert result.returncode == 1, result.stderr
     report = json.loads((clone / "reports" / "gate.json").read_text())
     assert (report["baseline"]["ref"], report["baseline"]["commit"]) == ("merge base with origin/main",

@@ -77,6 +77,15 @@ def fetch_branch(repo: str | Path, remote: str, branch: str) -> bool:
     return commit_of(repo, f"{remote}/{branch}") is not None
 
 
+def fetch_tags(repo: str | Path, remote: str, patterns: list[str]) -> None:
+    """In a shallow clone, fetch the tags matching `patterns` (a registry's), each with its commit only."""
+    if is_shallow(repo) and has_remote(repo, remote):
+        refspecs = [f"+refs/tags/{pattern}:refs/tags/{pattern}" for pattern in patterns]
+        result = _git(repo, "fetch", "--quiet", "--depth=1", remote, *refspecs)
+        if result.returncode:
+            log.warning("could not fetch registry tags from %s: %s", remote, result.stderr.strip())
+
+
 def head_of_fetch(repo: str | Path) -> str:
     found = commit_of(repo, "FETCH_HEAD")
     if found is None:

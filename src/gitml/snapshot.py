@@ -63,14 +63,16 @@ def resolve(repo: str | Path, params: Params, explicit: str | None = None) -> Ba
     cfg = params.gate.baseline
     if explicit:
         return Baseline(explicit, "argument", gitrepo.ensure_commit(repo, explicit, cfg.remote))
+    model = params.project.model_name
+    gitrepo.fetch_tags(repo, cfg.remote, [f"{model}@*", f"{model}#*"])
     try:
-        version = registry.in_stage(params.project.model_name, cfg.stage, repo)
+        version = registry.in_stage(model, cfg.stage, repo)
     except registry.RegistryError as exc:
         raise GateError(f"registry: {exc}") from exc
     if version:
         commit = gitrepo.ensure_commit(repo, version.commit, cfg.remote)
         return Baseline(f"{version.artifact}@{version.version} ({cfg.stage})", "registry", commit)
-    branch = _branch(repo, cfg.branch, cfg.remote, params.project.model_name, cfg.stage)
+    branch = _branch(repo, cfg.branch, cfg.remote, model, cfg.stage)
     return Baseline(f"merge base with {branch}", "merge-base", gitrepo.merge_base(repo, branch, cfg.remote))
 
 
