@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from feature_helpers import params, synthetic
 
-from gitml import data, featurize, features, io
+from gitml import data, features, featurize, io
 from gitml.errors import DataError
 from stages import featurize as stage
 

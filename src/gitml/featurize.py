@@ -105,21 +105,18 @@ def duplicated(table: pa.Table, keep: str | bool = "first") -> np.ndarray:
     return mask
 
 
-def split_indices(
-    table: pa.Table, target: str, task: str, params: Params
-) -> tuple[np.ndarray, np.ndarray]:
-    """Row numbers of the train and test splits: `features.split`'s rows and order."""
-    import numpy as np
+def split_indices(table: pa.Table, rows: np.ndarray, params: Params) -> tuple[np.ndarray, np.ndarray]:
+    """Row numbers of the train and test splits of `table`'s `rows`: `features.split`'s rows and order."""
     from sklearn.model_selection import train_test_split
 
-    split = params.features.split
-    stratify = codes(table.column(target), ordered=True) if task == "classification" and split.stratify else None
+    split, target = params.features.split, params.data.target
+    stratify = None
+    if params.data.task == "classification" and split.stratify:
+        stratify = codes(table.column(target), ordered=True)[rows]
     try:
-        train, test = train_test_split(
-            np.arange(table.num_rows), test_size=split.test_size, random_state=params.seed, stratify=stratify
-        )
+        train, test = train_test_split(rows, test_size=split.test_size, random_state=params.seed, stratify=stratify)
     except ValueError as exc:
-        raise ConfigError(f"features.split: cannot split {table.num_rows} rows: {exc}") from exc
+        raise ConfigError(f"features.split: cannot split {len(rows)} rows: {exc}") from exc
     return train, test
 
 
@@ -142,20 +139,18 @@ def run(params: Params) -> dict[str, Any]:
 
     wanted = columns(params)
     table = read_columns(params.paths.raw, wanted).replace_schema_metadata(None)
-    rows = table.num_rows
+    rows = np.arange(table.num_rows)
     dedup = params.features.dedup
-    dropped = 0
     if dedup.policy != "none":
-        subset = dedup.subset or wanted
-        mask = duplicated(table.select(subset), keep=False if dedup.policy == "all" else dedup.policy)
-        dropped = int(mask.sum())
-        if dropped:
-            table = table.take(np.flatnonzero(~mask))
-        if not table.num_rows:
+        # Kept row numbers, not a de-duplicated copy: the table is copied once, by the split's takes.
+        mask = duplicated(table.select(dedup.subset or wanted), keep=False if dedup.policy == "all" else dedup.policy)
+        rows = np.flatnonzero(~mask)
+        log.info("dedup (%s): %d of %d rows dropped", dedup.policy, table.num_rows - len(rows), table.num_rows)
+        if not len(rows):
             raise DataError(f"features.dedup: no rows left after de-duplication (policy {dedup.policy})")
-        log.info("dedup (%s): %d of %d rows dropped", dedup.policy, dropped, rows)
-    train, test = split_indices(table, params.data.target, params.data.task, params)
-    _write(params.paths.train, table.take(np.asarray(train)))
-    _write(params.paths.test, table.take(np.asarray(test)))
-    log.info("split %d rows into %d train and %d test rows", table.num_rows, len(train), len(test))
-    return {"rows": rows, "duplicates_dropped": dropped, "train_rows": len(train), "test_rows": len(test)}
+    train, test = split_indices(table, rows, params)
+    _write(params.paths.train, table.take(train))
+    _write(params.paths.test, table.take(test))
+    log.info("split %d rows into %d train and %d test rows", len(rows), len(train), len(test))
+    return {"rows": table.num_rows, "duplicates_dropped": table.num_rows - len(rows),
+            "train_rows": len(train), "test_rows": len(test)}
