@@ -157,8 +157,29 @@ class Params(Section):
         return value
 
 
-def _format_error(source: str, error: dict[str, Any]) -> str:
-    loc = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-"))
+def _key_path(raw: Any, loc: tuple[Any, ...]) -> str:
+    """The error's location as keys a user can find in the file.
+
+    pydantic puts union tags (e.g. `sklearn`) and validator names into `loc`; they are
+    not keys of params.yaml, so walk the input and keep only what is there (plus the
+    last part, which names a missing or unknown key).
+    """
+    parts: list[str] = []
+    node = raw
+    for index, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            parts.append(str(part))
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            parts.append(f"[{part}]")
+            node = node[part]
+        elif index == len(loc) - 1:
+            parts.append(str(part))
+    return ".".join(parts).replace(".[", "[")
+
+
+def _format_error(source: str, error: dict[str, Any], raw: Any) -> str:
+    loc = _key_path(raw, error["loc"])
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         message = "unknown key (check its spelling)"
@@ -174,7 +195,7 @@ def validate(raw: Any, source: str = "params.yaml") -> Params:
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:
-        lines = [_format_error(source, error) for error in exc.errors()]
+        lines = [_format_error(source, error, raw) for error in exc.errors()]
         raise ConfigError("\n".join(lines)) from exc
 
 
