@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import yaml
 from conftest import changed
 
-from gitml import checks
+from gitml import checks, compose
 from gitml.errors import ConfigError
 
 
 def _edit_params(project, changes: dict) -> None:
-    """Hand-edit the project's params.yaml, as a person who forgot `gitml compose` would."""
+    """Make params.yaml differ from conf/ by `changes`, with conf/ edited after it (the stale case)."""
     params = project / "params.yaml"
     params.write_text(yaml.safe_dump(changed(yaml.safe_load(params.read_text()), changes), sort_keys=False))
+    later = params.stat().st_mtime + 10
+    for path in (project / "conf").rglob("*.yaml"):
+        os.utime(path, (later, later))
+
+
+def test_editing_conf_without_composing_is_stale(project):
+    config = project / "conf" / "config.yaml"
+    config.write_text(config.read_text().replace("seed: 42", "seed: 7"))
+    later = (project / "params.yaml").stat().st_mtime + 10
+    os.utime(config, (later, later))
+
+    with pytest.raises(ConfigError, match=r"params\.yaml: stale, .* at model\.random_state, seed;.*gitml compose"):
+        checks.check_project("params.yaml", "conf")
+
+
+def test_params_composed_with_overrides_after_conf_are_fresh(project):
+    compose.write("params.yaml", "conf", ["seed=7", "model.n_estimators=11"])
+    later = max(p.stat().st_mtime for p in (project / "conf").rglob("*")) + 10
+    os.utime(project / "params.yaml", (later, later))
+
+    assert checks.check_project("params.yaml", "conf").seed == 7
 
 
 def test_valid_project_passes(project):

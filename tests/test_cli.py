@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 import yaml
@@ -111,8 +113,10 @@ def test_check_schema_error_exits_one(project, capsys):
 
 
 def test_check_stale_exits_one(project, capsys):
-    text = (project / "params.yaml").read_text()
-    (project / "params.yaml").write_text(text.replace("seed: 42", "seed: 5"))
+    config = project / "conf" / "config.yaml"
+    config.write_text(config.read_text().replace("seed: 42", "seed: 5"))
+    later = (project / "params.yaml").stat().st_mtime + 10
+    os.utime(config, (later, later))
 
     assert cli.main(["check"]) == 1
 

@@ -72,7 +72,7 @@ def check_project(
 ) -> config.Params:
     """Validate params.yaml fully; raise one ConfigError listing every problem."""
     problems: list[str] = []
-    if fresh and Path(conf_dir).is_dir() and not inside_experiment():
+    if fresh and Path(conf_dir).is_dir() and not inside_experiment() and compose.conf_newer(params_path, conf_dir):
         try:
             compose.check_fresh(params_path, conf_dir)
         except ConfigError as exc:
