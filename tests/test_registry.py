@@ -256,6 +256,9 @@ def test_unassignment_and_deregistration_read_as_gto_does(repo: Path, capsys: py
                            text=True, check=True, env={**os.environ, **ENV})
     assert json.loads(shown.stdout)["model"] == {"version": "v0.0.2", "stage": {"prod": "v0.0.1"},
                                                  "registered": True, "active": True}
+    # The deregistered commit may be registered again, under a new number.
+    code, out, _ = gitml(repo, "register", capsys=capsys)
+    assert code == 0 and out.startswith("model@v0.0.4: registered")
 
 
 def test_1500_tags_read_in_one_call(tmp_path: Path) -> None:

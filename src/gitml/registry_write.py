@@ -136,10 +136,10 @@ def register(params: Params, repo: str | Path = ".", *, artifact: str | None = N
     if model_md5 is None:
         raise RegistryError(f"{artifact}: HEAD's dvc.lock records no output {path} (run `dvc repro` and commit)")
     tags = registry.read_tags(repo, artifact)
-    existing = {t.version: t for t in tags if t.version}
-    for tag in tags:
-        if tag.version and not tag.removal and tag.commit == commit:
-            raise RegistryError(f"{artifact}: commit {commit[:12]} is registered already as {tag.name}")
+    existing = {t.version for t in tags if t.version}  # deregistered versions too: never reuse a number
+    for active in registry.versions(tags).get(artifact, []):
+        if active.commit == commit:
+            raise RegistryError(f"{artifact}: commit {commit[:12]} is registered already as {active.tag}")
     if version is None:
         version = bump(max(existing, key=registry.version_key, default=None), part)
     elif not registry.VERSION_RE.match(version):
