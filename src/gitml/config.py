@@ -48,6 +48,8 @@ class Paths(Section):
     predictions: str = "reports/predictions.parquet"
     plots: str = "reports/plots"
     importance: str = "reports/importance.json"
+    card: str = "models/card.md"
+    card_html: str = "models/card.html"
 
 
 class SklearnSource(Section):
@@ -139,6 +141,45 @@ class Evaluate(Section):
     curve_points: Annotated[int, Field(ge=10)] = 200
 
 
+_REGISTRY_NAME = r"^[a-zA-Z0-9](?:[a-zA-Z0-9_/-]*[a-zA-Z0-9])?$"
+
+
+class Registry(Section):
+    """The git-tag model registry: what is registered, which stages exist, what a version records."""
+
+    #: The artifact name in tags (`NAME@vX.Y.Z`); dvc.yaml's `artifacts:` must declare it.
+    artifact: Annotated[str, Field(pattern=_REGISTRY_NAME)] = "model"
+    #: Stages a version may be promoted to, in promotion order.
+    stages: Annotated[list[Annotated[str, Field(pattern=_REGISTRY_NAME)]], Field(min_length=1)] = ["staging", "prod"]
+    #: Metrics recorded in the version tag and shown by `gitml models`; empty means every top-level number.
+    headline_metrics: list[str] = []
+    #: Where the gate writes its report; `register` refuses a commit whose gate verdict is not pass.
+    gate_report: str = "reports/gate.json"
+    #: Refuse to register or promote a commit the gate has not judged.
+    require_gate: bool = False
+
+    @field_validator("stages")
+    @classmethod
+    def _distinct_stages(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("stage names must be distinct")
+        if "latest" in value:
+            raise ValueError("'latest' names the newest version, so it cannot be a stage")
+        return value
+
+
+class Card(Section):
+    """What the model card says that the pipeline cannot know: who owns the model and what it is for."""
+
+    owner: str = "unassigned"
+    contact: str | None = None
+    intended_use: str = "Not declared: set card.intended_use in conf/card/."
+    out_of_scope: list[str] = []
+    limitations: list[str] = []
+    #: Features listed with their importance in the card (the most important first).
+    top_features: Annotated[int, Field(gt=0)] = 15
+
+
 class Params(Section):
     seed: int = 42
     project: Project = Project()
@@ -148,6 +189,8 @@ class Params(Section):
     #: The estimator: a Hydra `_target_` spec naming any scikit-learn compatible class.
     model: dict[str, Any]
     evaluate: Evaluate = Evaluate()
+    registry: Registry = Registry()
+    card: Card = Card()
 
     @field_validator("model")
     @classmethod
