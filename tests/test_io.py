@@ -167,3 +167,9 @@ def test_written_json_is_indented_and_ends_with_newline(tmp_path):
     assert text.endswith("}\n")
     assert json.loads(text) == {"a": 1}
     assert "\n  " in text
+
+
+def test_atomic_writes_are_readable_by_others(workdir):
+    io.write_text(workdir / "out.txt", "x")
+
+    assert (workdir / "out.txt").stat().st_mode & 0o777 == io.FILE_MODE
