@@ -107,5 +107,5 @@ def test_ttl_must_be_a_duration() -> None:
 
     raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
     raw["features"]["views"] = [{"name": "v", "path": "p", "entity": "e", "timestamp": "t", "ttl": "a week"}]
-    with pytest.raises(ConfigError, match="features.views.0.ttl: Value error, not a duration: 'a week'"):
+    with pytest.raises(ConfigError, match=r"features\.views\[0\]\.ttl: Value error, not a duration: 'a week'"):
         validate(raw)

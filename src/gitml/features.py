@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitml import expressions, targets
 from gitml.config import Contract, Features
-from gitml.errors import ConfigError
+from gitml.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,6 +69,15 @@ def feature_columns(columns: dict[str, list[str]], features: Features) -> dict[s
     for derived in features.derived:
         roles[derived.role].append(derived.name)
     return roles
+
+
+def select(frame: pd.DataFrame, columns: dict[str, list[str]], target: str, source: str) -> pd.DataFrame:
+    """The input columns and the target, failing with the missing names rather than a KeyError."""
+    wanted = [name for names in columns.values() for name in names] + [target]
+    missing = [name for name in wanted if name not in frame.columns]
+    if missing:
+        raise DataError(f"{source}: columns missing: {missing} (the validate stage checks the contract)")
+    return frame[wanted]
 
 
 def split(
