@@ -19,13 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from pipeline import timed  # bench/pipeline.py: wall time and peak RSS of one process
+
 ROOT = Path(__file__).resolve().parents[1]
+# The stage processes run in a scratch folder and import `stages` from this checkout.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 DERIVED = [{"name": "ratio", "expr": "num_5 / (abs(num_6) + 1)"}, {"name": "flag", "expr": "num_7 > 0"}]
 GROUPS = [
     {"name": "logged", "columns": ["num_0", "num_1"],
@@ -34,23 +36,6 @@ GROUPS = [
      "steps": [{"kind": "clip", "lower_quantile": 0.01, "upper_quantile": 0.99}, {"kind": "scale"}]},
     {"name": "binned", "columns": ["num_4"], "steps": [{"kind": "bucketize", "n_bins": 10}, {"kind": "onehot"}]},
 ]
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ, DO_NOT_TRACK="1", PYTHONPATH=str(ROOT))
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    return env
-
-
-def timed(command: list[str], cwd: Path) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes) of one process, failing loudly."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status):
-        raise SystemExit(f"{command} failed:\n{process.stderr.read().decode()[-3000:]}")
-    return elapsed, usage.ru_maxrss * 1024
 
 
 def setup(workdir: Path, n_rows: int) -> int:

@@ -63,6 +63,9 @@ def test_catalog_stage_records_each_feature_with_pandas_statistics(tmp_path: Pat
         "derived", ["worst radius", "mean radius"], "imaging-team")
     assert growth["statistics"]["mean"] == pytest.approx((train["worst radius"] / train["mean radius"]).mean())
     assert entries["mean radius"]["description"].startswith("Mean distance")
+    from gitml.lineage import feature_hashes  # what `gitml lineage` records for a model version
+
+    assert feature_hashes(built) == {name: f["definition_hash"] for name, f in entries.items()}
     page = Path(p.paths.features_report).read_text()
     assert all(f"## {name}" in page for name in entries)
     assert f"`{growth['definition_hash'][:12]}`" in page
@@ -90,3 +93,11 @@ def test_gitml_features_lists_and_shows(tmp_path: Path, capsys) -> None:
     assert json.loads(capsys.readouterr().out) == next(f for f in built["features"] if f["name"] == "radius_growth")
     assert cli.main(["features", "show", "nope", "--params", params_path]) == 1
     assert capsys.readouterr().err.startswith("error: feature 'nope' is not in the catalog (features: ")
+
+
+def test_an_unparsable_expression_stops_the_catalog_in_one_line(tmp_path: Path) -> None:
+    from gitml.errors import ConfigError
+
+    p = params(tmp_path, features={"derived": [{"name": "d", "expr": "`mean area` +"}]})
+    with pytest.raises(ConfigError, match=r"^features\.derived\[0\]\.expr: cannot parse '`mean area` \+': invalid"):
+        catalog.definitions(p)

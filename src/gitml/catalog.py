@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitml import data, expressions, features
 from gitml.config import Params
+from gitml.errors import ConfigError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,7 +46,7 @@ def definitions(params: Params) -> list[dict[str, Any]]:
             steps = group_of[name].steps if name in group_of else getattr(cfg, role)
             if name in derived:
                 expr = derived[name].expr
-                sources, dtype, kind = list(expressions.parse(expr).columns), "float", "derived"
+                sources, dtype, kind = _sources(expr, cfg), "float", "derived"
             else:
                 expr, sources, dtype, kind = None, [name], contract.columns[name].dtype, "raw"
             definition = {
@@ -66,6 +67,14 @@ def definitions(params: Params) -> list[dict[str, Any]]:
                 "definition_hash": definition_hash(definition),
             })
     return entries
+
+
+def _sources(expr: str, cfg: Any) -> list[str]:
+    try:
+        return list(expressions.parse(expr).columns)
+    except expressions.ExpressionError as exc:
+        index = next(i for i, d in enumerate(cfg.derived) if d.expr == expr)
+        raise ConfigError(f"features.derived[{index}].expr: cannot parse {expr!r}: {exc}") from exc
 
 
 def view_definitions(params: Params) -> list[dict[str, Any]]:
