@@ -30,7 +30,8 @@ def test_repro_produces_every_output(project: Path) -> None:
     assert set(metrics) == {"accuracy", "f1", "precision", "recall", "roc_auc", "log_loss"}
     assert metrics["roc_auc"] > 0.95
     for output in ("models/model.skops", "models/signature.json", "reports/predictions.parquet",
-                   "reports/plots/roc.json", "reports/importance.json", "data/features/train.parquet"):
+                   "reports/plots/roc.json", "reports/importance.json", "data/features/train.parquet",
+                   "reports/eda.html", "reports/eda.json", "data/features/catalog.json", "reports/features.md"):
         assert (project / output).is_file(), output
     assert run(project, "git", "status", "--porcelain").stdout == ""
 
@@ -88,6 +89,7 @@ def test_push_and_pull_through_the_default_local_remote(project: Path) -> None:
     model = project / "models" / "model.skops"
     expected = model.read_bytes()
     run(project, "dvc", "push")
+    assert run(project, "git", "status", "--porcelain", ".dvc").stdout == "", "the local remote must be ignored"
     shutil.rmtree(project / ".dvc" / "cache")
     model.unlink()
     run(project, "dvc", "pull")

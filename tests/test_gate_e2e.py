@@ -59,7 +59,7 @@ def test_a_params_only_change_within_noise_is_unchanged(gate_project: GateProjec
     assert low < 0 < high
     assert [p["key"] for p in report["params"]] == ["model.n_estimators"]
     stages = {s["name"]: s for s in report["pipeline"]["stages"]}
-    assert set(stages) == {"check", "train", "evaluate"}
+    assert {"train", "evaluate"} <= set(stages) and not {"ingest", "featurize"} & set(stages)
     assert "params: model.n_estimators" in stages["train"]["details"]
     assert {f["path"] for f in report["pipeline"]["files"]} >= {"params.yaml", "models/model.skops"}
 
@@ -153,7 +153,8 @@ def test_a_stale_pipeline_is_refused(gate_project: GateProject, monkeypatch, cap
     run(gate_project.path, "gitml", "compose")
     try:
         assert _gate(gate_project.path, monkeypatch, "--allow-dirty") == 2
-        assert "the pipeline is not up to date (stages check, train changed)" in _error(gate_project.path, capsys)
+        err = _error(gate_project.path, capsys)
+        assert "the pipeline is not up to date (stages " in err and " train" in err and "run `dvc repro`" in err
     finally:
         model.write_text(original)
         run(gate_project.path, "git", "checkout", "--", "params.yaml")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gitml import changes, report, snapshot
+from gitml import baseline, changes, report
 from gitml.errors import GateError
 
 LOCK = {"schema": "2.0", "stages": {
@@ -51,11 +51,8 @@ def test_pipeline_diff_names_stages_and_files() -> None:
 
 def test_the_test_set_hash_comes_from_the_stage_that_made_the_predictions() -> None:
     assert changes.test_md5(LOCK, "reports/predictions.parquet", "data/features/test.parquet") == "test1"
-    assert changes.out_hash(LOCK, "reports/predictions.parquet") == ("md5-dos2unix", "p1")  # no `hash: md5`
-    dvc3 = {"stages": {"e": {"outs": [{"path": "p.parquet", "hash": "md5", "md5": "p9"}]}}}
-    assert changes.out_hash(dvc3, "p.parquet") == ("md5", "p9")
     assert changes.test_md5({}, "reports/predictions.parquet", "data/features/test.parquet") is None
-    assert changes.out_hash({"stages": "junk"}, "x") is None
+    assert changes.test_md5({"stages": "junk"}, "x", "y") is None
 
 
 def test_params_diff() -> None:
@@ -78,12 +75,12 @@ def test_params_diff() -> None:
 ])
 def test_malformed_metrics_are_one_clear_line(text: str, message: str) -> None:
     with pytest.raises(GateError) as err:
-        snapshot.parse_metrics(text, "m.json")
+        baseline.parse_metrics(text, "m.json")
     assert str(err.value) == message
 
 
 def test_nested_metrics_flatten() -> None:
-    assert snapshot.parse_metrics('{"test": {"f1": 1, "auc": 0.5}}', "m") == {"test.f1": 1.0, "test.auc": 0.5}
+    assert baseline.parse_metrics('{"test": {"f1": 1, "auc": 0.5}}', "m") == {"test.f1": 1.0, "test.auc": 0.5}
 
 
 def _report(params: int = 0, verdict: str = "pass") -> dict:

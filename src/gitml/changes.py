@@ -81,15 +81,6 @@ def pipeline_diff(baseline: dict[str, Any] | None, candidate: dict[str, Any] | N
     return {"stages": stages, "files": sorted(files.values(), key=lambda f: f["path"])}
 
 
-def out_hash(lock: dict[str, Any] | None, path: str) -> tuple[str, str] | None:
-    """(hash name, value) dvc.lock records for output `path`: "md5" (DVC 3) or "md5-dos2unix" (DVC 2 locks)."""
-    for stage in _stages(lock).values():
-        for entry in stage.get("outs") or []:
-            if isinstance(entry, dict) and entry.get("path") == path and entry.get("md5"):
-                return ("md5" if entry.get("hash") == "md5" else "md5-dos2unix"), str(entry["md5"])
-    return None
-
-
 def test_md5(lock: dict[str, Any] | None, predictions: str, test: str) -> str | None:
     """The hash of the test set the predictions were made on: `test` among the deps of their stage."""
     stages = _stages(lock).values()

@@ -7,6 +7,7 @@ a stage. Validation collects every failing key and raises once.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -48,6 +49,13 @@ class Paths(Section):
     predictions: str = "reports/predictions.parquet"
     plots: str = "reports/plots"
     importance: str = "reports/importance.json"
+    card: str = "models/card.md"
+    card_html: str = "models/card.html"
+    eda_html: str = "reports/eda.html"
+    eda_json: str = "reports/eda.json"
+    catalog: str = "data/features/catalog.json"
+    features_report: str = "reports/features.md"
+    training_set: str = "data/features/training_set.parquet"
     #: The promotion gate's outputs (not DVC outputs: they compare two commits).
     gate_report: str = "reports/gate.json"
     gate_markdown: str = "reports/gate/report.md"
@@ -111,22 +119,118 @@ class Split(Section):
     stratify: bool = True
 
 
+#: Shorthand step kinds (`kind: log`), each compiled to a `_target_` spec by gitml.features.
+StepKind = Literal["impute", "scale", "onehot", "ordinal", "log", "clip", "bucketize"]
+STEP_KINDS: tuple[str, ...] = StepKind.__args__
+
+
 def _check_targets(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for step in steps:
-        if not isinstance(step.get("_target_"), str):
-            raise ValueError("each step needs a `_target_` naming a transformer class")
+        kind = step.get("kind")
+        if "_target_" in step and "kind" in step:
+            raise ValueError("a step has either a `_target_` or a `kind`, not both")
+        if kind is not None and kind not in STEP_KINDS:
+            raise ValueError(f"unknown step kind {kind!r} (one of {', '.join(STEP_KINDS)})")
+        if kind is None and not isinstance(step.get("_target_"), str):
+            raise ValueError("each step needs a `_target_` naming a transformer class (or a `kind`)")
     return steps
 
 
 Steps = Annotated[list[dict[str, Any]], Field(default_factory=list)]
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|min|h|d|w)\s*$")
+_SECONDS = {"s": 1, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def duration_seconds(text: str) -> float:
+    """Seconds in a duration such as `30min`, `12h`, `7d` or `2w` (ValueError otherwise)."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (a number and one of s, min, h, d, w, e.g. 7d)")
+    return float(match.group(1)) * _SECONDS[match.group(2)]
+
+
+class DerivedFeature(Section):
+    """A column computed from an expression over other columns, inside the model."""
+
+    name: Annotated[str, Field(min_length=1)]
+    #: Arithmetic, comparisons, numeric literals and a few numpy functions over column
+    #: names; quote a name that is not an identifier with backticks: `mean radius`.
+    expr: Annotated[str, Field(min_length=1)]
+    role: Role = "numeric"
+    description: str = ""
+    owner: str | None = None
+
+
+class FeatureGroup(Section):
+    """Steps for a group of columns, applied instead of their role's default steps."""
+
+    columns: Annotated[list[str], Field(min_length=1)]
+    steps: Steps
+    name: str | None = None
+
+    _steps = field_validator("steps")(_check_targets)
+
+
+class Dedup(Section):
+    """Duplicate rows before the split: keep all, keep the first or last copy, or drop every copy."""
+
+    policy: Literal["none", "first", "last", "all"] = "none"
+    #: Columns that define a duplicate; empty means every input column and the target.
+    subset: list[str] = []
+
+
+class FeatureDoc(Section):
+    description: str = ""
+    owner: str | None = None
+
+
+class FeatureView(Section):
+    """Entity features with event times, joined to labels as of each label's time."""
+
+    name: Annotated[str, Field(min_length=1)]
+    path: str
+    entity: str
+    timestamp: str
+    #: Values older than this at the label's time count as missing (`7d`, `12h`); None: no limit.
+    ttl: str | None = None
+    #: Columns to take; empty means every column but the entity and the timestamp.
+    features: list[str] = []
+    description: str = ""
+    owner: str | None = None
+
+    @field_validator("ttl")
+    @classmethod
+    def _ttl_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            duration_seconds(value)
+        return value
+
+
+class LabelTable(Section):
+    """The table of labelled events that feature views are joined to."""
+
+    path: str
+    entity: str
+    timestamp: str
 
 
 class Features(Section):
     split: Split = Split()
-    #: Transformer steps (Hydra `_target_` specs) applied, in order, per column role.
+    #: Transformer steps (Hydra `_target_` specs or `kind` shorthands) applied, in order, per column role.
     numeric: Steps
     categorical: Steps
     drop: list[str] = []
+    #: Columns computed from expressions, transformed by their role's steps (or a group's).
+    derived: list[DerivedFeature] = []
+    #: Per column or group of columns: steps that replace the role's default steps.
+    transforms: list[FeatureGroup] = []
+    dedup: Dedup = Dedup()
+    #: The feature catalog's default owner, and per-feature descriptions and owners.
+    owner: str = "unassigned"
+    docs: dict[str, FeatureDoc] = {}
+    #: Point-in-time feature views and the label table they join to (`gitml features build`).
+    views: list[FeatureView] = []
+    labels: LabelTable | None = None
 
     _steps = field_validator("numeric", "categorical")(_check_targets)
 
@@ -143,6 +247,57 @@ class Evaluate(Section):
     curve_points: Annotated[int, Field(ge=10)] = 200
 
 
+_REGISTRY_NAME = r"^[a-zA-Z0-9](?:[a-zA-Z0-9_/-]*[a-zA-Z0-9])?$"
+
+
+class Registry(Section):
+    """The git-tag model registry: what is registered, which stages exist, what a version records."""
+
+    #: The artifact name in tags (`NAME@vX.Y.Z`); dvc.yaml's `artifacts:` must declare it.
+    artifact: Annotated[str, Field(pattern=_REGISTRY_NAME)] = "model"
+    #: Stages a version may be promoted to, in promotion order.
+    stages: Annotated[list[Annotated[str, Field(pattern=_REGISTRY_NAME)]], Field(min_length=1)] = ["staging", "prod"]
+    #: Metrics recorded in the version tag and shown by `gitml models`; empty means every top-level number.
+    headline_metrics: list[str] = []
+    #: Where the gate writes its report; `register` refuses a commit whose gate verdict is not pass.
+    gate_report: str = "reports/gate.json"
+    #: Refuse to register or promote a commit the gate has not judged.
+    require_gate: bool = False
+
+    @field_validator("stages")
+    @classmethod
+    def _distinct_stages(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("stage names must be distinct")
+        if "latest" in value:
+            raise ValueError("'latest' names the newest version, so it cannot be a stage")
+        return value
+
+
+class Card(Section):
+    """What the model card says that the pipeline cannot know: who owns the model and what it is for."""
+
+    owner: str = "unassigned"
+    contact: str | None = None
+    intended_use: str = "Not declared: set card.intended_use in conf/card/."
+    out_of_scope: list[str] = []
+    limitations: list[str] = []
+    #: Features listed with their importance in the card (the most important first).
+    top_features: Annotated[int, Field(gt=0)] = 15
+
+
+class Eda(Section):
+    """The profile of the raw data (`eda` stage): sizes of its figures and warning thresholds."""
+
+    bins: Annotated[int, Field(ge=2, le=200)] = 20
+    top_categories: Annotated[int, Field(ge=1, le=100)] = 10
+    quantiles: list[Fraction] = [0.05, 0.25, 0.5, 0.75, 0.95]
+    #: Warn when a categorical column has more distinct values than this.
+    high_cardinality: Annotated[int, Field(ge=2)] = 50
+    #: Warn when more than this fraction of a column is missing.
+    missing_warn: Fraction = 0.2
+    #: Warn of likely target leakage when a column's association with the target reaches this.
+    leakage_warn: Fraction = 0.95
 NonNegative = Annotated[float, Field(ge=0.0)]
 
 
@@ -232,6 +387,9 @@ class Params(Section):
     #: The estimator: a Hydra `_target_` spec naming any scikit-learn compatible class.
     model: dict[str, Any]
     evaluate: Evaluate = Evaluate()
+    registry: Registry = Registry()
+    card: Card = Card()
+    eda: Eda = Eda()
     gate: Gate = Gate()
 
     @field_validator("model")
@@ -242,8 +400,29 @@ class Params(Section):
         return value
 
 
-def _format_error(source: str, error: dict[str, Any]) -> str:
-    loc = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-"))
+def _key_path(raw: Any, loc: tuple[Any, ...]) -> str:
+    """The error's location as keys a user can find in the file.
+
+    pydantic puts union tags (e.g. `sklearn`) and validator names into `loc`; they are
+    not keys of params.yaml, so walk the input and keep only what is there (plus the
+    last part, which names a missing or unknown key).
+    """
+    parts: list[str] = []
+    node = raw
+    for index, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            parts.append(str(part))
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            parts.append(f"[{part}]")
+            node = node[part]
+        elif index == len(loc) - 1:
+            parts.append(str(part))
+    return ".".join(parts).replace(".[", "[")
+
+
+def _format_error(source: str, error: dict[str, Any], raw: Any) -> str:
+    loc = _key_path(raw, error["loc"])
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         message = "unknown key (check its spelling)"
@@ -259,7 +438,7 @@ def validate(raw: Any, source: str = "params.yaml") -> Params:
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:
-        lines = [_format_error(source, error) for error in exc.errors()]
+        lines = [_format_error(source, error, raw) for error in exc.errors()]
         raise ConfigError("\n".join(lines)) from exc
 
 

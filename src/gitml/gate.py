@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from gitml import changes, config, gitrepo, io, policy, report, snapshot
+from gitml import baseline, changes, config, gitrepo, io, policy, report
 from gitml.config import Params
 from gitml.errors import GateError, GitmlError
 
@@ -54,7 +54,7 @@ def check_workspace(repo: Path, params: Params, allow_dirty: bool) -> list[str]:
     return dirty
 
 
-def _pairing(base: snapshot.Snapshot, cand: snapshot.Snapshot) -> tuple[bool, str, list[str]]:
+def _pairing(base: baseline.Side, cand: baseline.Side) -> tuple[bool, str, list[str]]:
     """Whether the two prediction files can be compared row by row, the test-set verdict, and notes."""
     notes = [n for n in (f"baseline: {base.note}" if base.note else None,
                          f"candidate: {cand.note}" if cand.note else None) if n]
@@ -71,7 +71,7 @@ def _pairing(base: snapshot.Snapshot, cand: snapshot.Snapshot) -> tuple[bool, st
     return True, "same", notes
 
 
-def _intervals(params: Params, base: snapshot.Snapshot, cand: snapshot.Snapshot, notes: list[str],
+def _intervals(params: Params, base: baseline.Side, cand: baseline.Side, notes: list[str],
                comparison: dict[str, Any]) -> dict[str, tuple[float, float]]:
     from gitml import bootstrap
 
@@ -94,10 +94,10 @@ def evaluate(repo: Path, params: Params, baseline_ref: str | None, allow_dirty: 
              out: dict[str, Any]) -> dict[str, Any]:
     """Fill the report `out`: everything except the rendering."""
     out["candidate"]["dirty"] = check_workspace(repo, params, allow_dirty)
-    chosen = snapshot.resolve(repo, params, baseline_ref)
+    chosen = baseline.resolve(repo, params, baseline_ref)
     out["baseline"] = {"ref": chosen.ref, "source": chosen.source, "commit": chosen.commit}
-    cand = snapshot.workspace(repo, params, out["candidate"]["commit"])
-    base = snapshot.at_commit(repo, chosen.commit, params)
+    cand = baseline.workspace(repo, params, out["candidate"]["commit"])
+    base = baseline.at_commit(repo, chosen.commit, params)
     task = params.data.task
     policies = policy.for_task(params)
     policy.check_names(policies, task, cand.metrics, cand.metrics_path, base.metrics,
@@ -135,7 +135,7 @@ def _summary(verdict: str, judgements: list[policy.Judgement]) -> str:
     return f"The candidate passes the promotion policy ({'; '.join(parts) or 'all gated metrics unchanged'})."
 
 
-def _plots(repo: Path, params: Params, base: snapshot.Snapshot, cand: snapshot.Snapshot) -> list[str]:
+def _plots(repo: Path, params: Params, base: baseline.Side, cand: baseline.Side) -> list[str]:
     """Baseline-vs-candidate plots from the plot data each side's evaluate stage kept in git."""
     from gitml import gateplots
 

@@ -108,16 +108,6 @@ def merge_base(repo: str | Path, ref: str, remote: str) -> str:
     raise GateError(f"no merge base of HEAD and {ref}{hint}; pass --baseline REF")
 
 
-def show(repo: str | Path, commit: str, path: str) -> str | None:
-    """The text of `path` at `commit`, or None when the commit has no such file."""
-    result = _git(repo, "show", f"{commit}:{path}")
-    if result.returncode == 0:
-        return result.stdout
-    if commit_of(repo, commit) is None:
-        raise GateError(f"commit {commit}: not in this repository")
-    return None
-
-
 def dirty(repo: str | Path, ignore: list[str]) -> list[str]:
     """Tracked files that differ from HEAD (staged or not), except those under `ignore`."""
     excludes = [f":(exclude){path}" for path in ignore]

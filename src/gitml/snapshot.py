@@ -1,237 +1,137 @@
-"""The two sides the gate compares: the baseline commit it resolves, and a snapshot of each side.
+"""Files as they were at a commit, whether git or DVC tracks them, without a checkout.
 
-A snapshot is what one commit (or the workspace) measured: its metrics, params, dvc.lock,
-test-set hash and, when they can be had, its test predictions. The baseline's come from git
-(`git show COMMIT:path`) and, for the DVC-cached predictions, from the local cache or the DVC
-remote, fetching that one file only. Missing predictions are not fatal (the gate falls back to
-point estimates and says why); missing or malformed metrics are.
+Registry commands look at a version's commit while another commit is checked out:
+git-tracked files are read in one `git cat-file --batch` call; DVC-tracked files are
+found by the hash their commit's `dvc.lock` (or `.dvc` file) records, in the local DVC
+cache or, failing that, fetched from the DVC remote, and always checked against it.
 """
 
 from __future__ import annotations
 
-import io as _io
-import json
+import hashlib
 import logging
-import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import subprocess
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import yaml
 
-from gitml import changes, gitrepo, registry
-from gitml.config import Params
-from gitml.errors import GateError
-
-if TYPE_CHECKING:
-    import pandas as pd
+from gitml.errors import GitmlError
 
 log = logging.getLogger(__name__)
 
-#: Where DVC 3 keeps a file of md5 HASH in a project's default cache.
-_CACHE = ".dvc/cache/files/md5"
+
+class SnapshotError(GitmlError):
+    """A file cannot be read at a commit: names the file and the commit."""
 
 
-@dataclass(frozen=True)
-class Baseline:
-    """The commit the candidate is compared with, and how it was chosen."""
-
-    ref: str
-    source: Literal["argument", "registry", "merge-base"]
-    commit: str
-
-
-@dataclass
-class Snapshot:
-    commit: str
-    metrics_path: str
-    metrics: dict[str, float]
-    params: dict[str, Any]
-    lock: dict[str, Any]
-    test_md5: str | None
-    predictions: pd.DataFrame | None = None
-    #: Why `predictions` is None.
-    note: str | None = None
-    #: The evaluate stage's plot data kept in git: curve points by name, actual/predicted pairs.
-    curves: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    pairs: pd.DataFrame | None = None
-
-
-def resolve(repo: str | Path, params: Params, explicit: str | None = None) -> Baseline:
-    """`--baseline REF`, else the model in the registry's baseline stage, else the merge base with the branch."""
-    cfg = params.gate.baseline
-    if explicit:
-        return Baseline(explicit, "argument", gitrepo.ensure_commit(repo, explicit, cfg.remote))
-    model = params.project.model_name
-    gitrepo.fetch_tags(repo, cfg.remote, [f"{model}@*", f"{model}#*"])
-    try:
-        version = registry.in_stage(model, cfg.stage, repo)
-    except registry.RegistryError as exc:
-        raise GateError(f"registry: {exc}") from exc
-    if version:
-        commit = gitrepo.ensure_commit(repo, version.commit, cfg.remote)
-        return Baseline(f"{version.artifact}@{version.version} ({cfg.stage})", "registry", commit)
-    branch = _branch(repo, cfg.branch, cfg.remote, model, cfg.stage)
-    return Baseline(f"merge base with {branch}", "merge-base", gitrepo.merge_base(repo, branch, cfg.remote))
-
-
-def _branch(repo: str | Path, branch: str, remote: str, model: str, stage: str) -> str:
-    """`remote/branch` when it exists (CI checkouts), else the local branch, else fetch it."""
-    for ref in (f"{remote}/{branch}", branch):
-        if gitrepo.commit_of(repo, ref):
-            return ref
-    if gitrepo.fetch_branch(repo, remote, branch):
-        return f"{remote}/{branch}"
-    raise GateError(
-        f"no baseline: no {model!r} version in stage {stage!r} of the registry, and no branch {branch!r} "
-        f"(gate.baseline.branch) to take a merge base with; pass --baseline REF"
-    )
-
-
-def parse_metrics(text: str, source: str) -> dict[str, float]:
-    """A metrics JSON object as {name: value}; nested objects flatten to dotted names."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise GateError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
-    if not isinstance(data, dict) or not data:
-        raise GateError(f"{source}: expected a JSON object of metric values, got {type(data).__name__}")
-    metrics = {}
-    for key, value in changes.flatten(data).items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise GateError(f"{source}: metric {key!r} is not a finite number (got {value!r})")
-        metrics[key] = float(value)
-    return metrics
-
-
-def _yaml(text: str | None, source: str) -> dict[str, Any]:
-    if text is None:
+def read_git(repo: str | Path, commit: str, paths: Iterable[str]) -> dict[str, bytes | None]:
+    """The bytes of each path at `commit` (None where git does not track it), in one git call."""
+    paths = list(dict.fromkeys(paths))
+    if not paths:
         return {}
+    request = "".join(f"{commit}:{path}\n" for path in paths).encode()
+    result = subprocess.run(["git", "cat-file", "--batch"], cwd=repo, input=request, capture_output=True)
+    if result.returncode:
+        raise SnapshotError(f"git cat-file at {commit[:12]}: {result.stderr.decode().strip()}")
+    out, found, pos = result.stdout, {}, 0
+    for path in paths:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            found[path] = out[pos:pos + size]
+            pos += size + 1
+        else:  # "<object> missing", or a tree/submodule: not a file git tracks
+            if len(header) == 3:
+                pos += int(header[2]) + 1
+            found[path] = None
+    return found
+
+
+def read_yaml(repo: str | Path, commit: str, path: str) -> Any:
+    """A YAML file at `commit`, or None when git does not track it there."""
+    return parse_yaml(read_git(repo, commit, [path])[path], path, commit)
+
+
+def parse_yaml(raw: bytes | None, path: str, commit: str) -> Any:
+    """Parsed YAML bytes read from `path` at `commit` (None stays None)."""
+    if raw is None:
+        return None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(raw)
     except yaml.YAMLError as exc:
-        raise GateError(f"{source}: not valid YAML: {str(exc).splitlines()[0]}") from exc
-    return data if isinstance(data, dict) else {}
+        raise SnapshotError(f"{path} at {commit[:12]}: not valid YAML: {str(exc).splitlines()[0]}") from exc
 
 
-def _read_predictions(data: bytes | Path, source: str) -> pd.DataFrame:
-    import pandas as pd
-
-    try:
-        frame = pd.read_parquet(data if isinstance(data, Path) else _io.BytesIO(data))
-    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise GateError(f"{source}: not a readable Parquet file: {reason}") from exc
-    missing = {"y_true", "y_pred"} - set(frame.columns)
-    if missing:
-        raise GateError(f"{source}: predictions lack column(s) {', '.join(sorted(missing))}")
-    return frame
-
-
-def _plot_data(snap: Snapshot, read: Callable[[str], str | None], folder: str) -> None:
-    """Curve points and actual/predicted pairs the evaluate stage wrote (unreadable ones are skipped)."""
-    import pandas as pd
-
-    for name in ("roc", "precision_recall"):
-        text = read(f"{folder}/{name}.json")
-        try:
-            points = json.loads(text).get(name) if text else None
-        except (json.JSONDecodeError, AttributeError):
-            points = None
-        if isinstance(points, list):
-            snap.curves[name] = [p for p in points if isinstance(p, dict)]
-    text = read(f"{folder}/predictions.csv")
-    if text:
-        try:
-            frame = pd.read_csv(_io.StringIO(text))
-        except (ValueError, pd.errors.ParserError):
-            return
-        if {"actual", "predicted"} <= set(frame.columns):
-            snap.pairs = frame[["actual", "predicted"]]
+def lock_hashes(lock: Any) -> dict[str, dict[str, Any]]:
+    """Every path `dvc.lock` records, with its md5 and size, per stage output or dependency."""
+    found: dict[str, dict[str, Any]] = {}
+    for stage_name, stage in ((lock or {}).get("stages") or {}).items():
+        for kind in ("deps", "outs"):
+            for entry in stage.get(kind) or []:
+                usable = isinstance(entry, dict) and "path" in entry and "md5" in entry
+                if usable and (kind == "outs" or entry["path"] not in found):
+                    found[entry["path"]] = {"md5": entry["md5"], "size": entry.get("size"),
+                                            "stage": stage_name, "kind": kind[:-1]}
+    return found
 
 
-def _read_file(root: Path) -> Callable[[str], str | None]:
-    def read(path: str) -> str | None:
-        file = root / path
-        return file.read_text(encoding="utf-8") if file.is_file() else None
-
-    return read
-
-
-def workspace(repo: str | Path, params: Params, commit: str) -> Snapshot:
-    """The candidate: the workspace's own outputs (the gate checks they belong to HEAD)."""
-    root, paths = Path(repo), params.paths
-    metrics_file = root / paths.metrics
-    if not metrics_file.is_file():
-        raise GateError(f"{paths.metrics}: not found in the workspace (run `dvc repro`, or `dvc pull`)")
-    metrics = parse_metrics(metrics_file.read_text(encoding="utf-8"), paths.metrics)
-    lock_file = root / "dvc.lock"
-    lock = _yaml(lock_file.read_text(encoding="utf-8") if lock_file.is_file() else None, "dvc.lock")
-    raw = _yaml((root / "params.yaml").read_text(encoding="utf-8"), "params.yaml")
-    snap = Snapshot(commit, paths.metrics, metrics, raw, lock, changes.test_md5(lock, paths.predictions, paths.test))
-    predictions = root / paths.predictions
-    if predictions.is_file():
-        snap.predictions = _read_predictions(predictions, paths.predictions)
-    else:
-        snap.note = f"{paths.predictions} is not in the workspace (run `dvc repro`, or `dvc pull`)"
-    _plot_data(snap, _read_file(root), paths.plots)
-    return snap
+def dvc_hash(repo: str | Path, commit: str, path: str, lock: Any = None) -> str | None:
+    """The md5 DVC records for the output `path` at `commit`: from dvc.lock or `path.dvc`."""
+    if lock is None:
+        lock = read_yaml(repo, commit, "dvc.lock")
+    entry = lock_hashes(lock).get(path)
+    if entry and entry["kind"] == "out":
+        return entry["md5"]
+    tracked = read_yaml(repo, commit, f"{path}.dvc")
+    for out in (tracked or {}).get("outs") or []:
+        if out.get("path") == Path(path).name and "md5" in out:
+            return out["md5"]
+    return None
 
 
-def at_commit(repo: str | Path, commit: str, current: Params) -> Snapshot:
-    """The baseline: metrics, params and lock from git at `commit`, predictions from the DVC cache or remote."""
-    short = commit[:7]
-    params = _yaml(gitrepo.show(repo, commit, "params.yaml"), f"params.yaml at {short}")
-    paths = {**current.paths.model_dump(), **(params.get("paths") if isinstance(params.get("paths"), dict) else {})}
-    text = gitrepo.show(repo, commit, paths["metrics"])
-    if text is None:
-        raise GateError(f"baseline {short}: {paths['metrics']} is not committed there (no metrics to compare with)")
-    metrics = parse_metrics(text, f"{paths['metrics']} at {short}")
-    lock = _yaml(gitrepo.show(repo, commit, "dvc.lock"), f"dvc.lock at {short}")
-    snap = Snapshot(commit, paths["metrics"], metrics, params, lock,
-                    changes.test_md5(lock, paths["predictions"], paths["test"]))
-    snap.predictions, snap.note = _predictions_at(repo, commit, paths["predictions"], lock)
-    _plot_data(snap, lambda path: gitrepo.show(repo, commit, path), paths["plots"])
-    return snap
+def md5_file(path: str | Path) -> str:
+    """The md5 of a file's bytes: what DVC 3 records for a file output."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
-def _predictions_at(repo: str | Path, commit: str, path: str, lock: dict[str, Any]) -> tuple[Any, str | None]:
-    """Read one DVC output of `commit` by its hash: from the cache, else pulled (that object only) from the remote."""
-    found = changes.out_hash(lock, path)
-    short = commit[:7]
-    if not found:
-        return None, f"{path} is not an output in dvc.lock at {short}"
-    name, value = found
-    default = Path(repo, _CACHE if name == "md5" else ".dvc/cache", value[:2], value[2:])
-    if default.is_file():
-        return _read_predictions(default, f"{path} at {short}"), None
-    log.info("%s at %s is not in the local cache: pulling it from the DVC remote", path, short)
-    try:
-        cached = _pull(repo, name, value)
-    except OSError as exc:
-        return None, f"{path} at {short} is neither in the DVC cache nor available from the remote ({exc})"
-    return _read_predictions(cached, f"{path} at {short}"), None
-
-
-def _pull(repo: str | Path, name: str, value: str) -> Path:
-    """Pull one object into the cache with the workspace's DVC config (remote, credentials); its cache path.
-
-    By hash rather than by path at a revision: the workspace's remote settings (including
-    .dvc/config.local) apply, and nothing but that object is fetched. Any failure is an OSError.
-    """
+def dvc_cached(repo: str | Path, commit: str, path: str, md5: str) -> Path:
+    """The local DVC cache file holding `md5`, fetched from the DVC remote if it is missing."""
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
     from dvc_data.hashfile.hash_info import HashInfo
 
     try:
         with Repo(str(repo)) as dvc_repo:
-            cache = dvc_repo.cache.local if name == "md5" else dvc_repo.cache.legacy
-            target = Path(cache.oid_to_path(value))
-            if not target.is_file():
-                result = dvc_repo.cloud.pull([HashInfo(name, value)])
-                if result.failed or not target.is_file():
-                    raise OSError(f"the remote does not have {name} {value}")
+            cached = Path(dvc_repo.cache.local.oid_to_path(md5))
+            if not cached.is_file():
+                # By hash, from the workspace's remote config: the commit's own config may
+                # name a relative or credential-less remote.
+                log.info("%s@%s: not in the local DVC cache; fetching it from the remote", path, commit[:12])
+                dvc_repo.cloud.pull([HashInfo("md5", md5)])
     except DvcException as exc:
-        raise OSError(" ".join(str(exc).split())[:200] or type(exc).__name__) from exc
-    return target
+        raise SnapshotError(f"{path} at {commit[:12]}: cannot fetch from the DVC remote: {exc}") from exc
+    if not cached.is_file():
+        raise SnapshotError(
+            f"{path} at {commit[:12]} (md5 {md5}) is neither in the DVC cache nor on the DVC remote "
+            "(run `dvc push` where it was trained)"
+        )
+    if md5_file(cached) != md5:
+        raise SnapshotError(f"{path} at {commit[:12]}: the DVC cache file {cached} does not match md5 {md5}")
+    return cached
+
+
+def read_any(repo: str | Path, commit: str, path: str, lock: Any = None) -> bytes | None:
+    """A file at `commit` from git, else from DVC (cache or remote); None if neither tracks it."""
+    raw = read_git(repo, commit, [path])[path]
+    if raw is not None:
+        return raw
+    md5 = dvc_hash(repo, commit, path, lock)
+    return dvc_cached(repo, commit, path, md5).read_bytes() if md5 else None
