@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from serve_models import INPUTS, as_frame, records, thread_server, train_model
 
-from gitml import io, modelio
+from gitml import modelio
 from gitml.serve import settings
 from gitml.serve.main import create_app
 

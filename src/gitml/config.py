@@ -178,6 +178,9 @@ class Serve(Section):
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
     #: uvicorn worker processes; each loads its own copy of the model.
     workers: Annotated[int, Field(ge=1)] = 1
+    #: With several workers: how long a (re)started worker may take to load its model, and
+    #: to answer the supervisor's health check, before uvicorn gives up on it.
+    worker_timeout_s: Annotated[int, Field(gt=0)] = 60
     #: The model directory (model.skops + signature.json); empty means the folder of paths.model.
     model_dir: str = ""
     max_body_bytes: Annotated[int, Field(gt=0)] = 8 * 1024 * 1024
