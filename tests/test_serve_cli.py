@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -75,9 +76,17 @@ def test_serve_refuses_an_untrusted_model_and_bad_settings(tmp_path: Path, capsy
 
     from sklearn.preprocessing import FunctionTransformer
 
+    import yaml
+
+    good = train_model(tmp_path / "good")
+    params = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+    (tmp_path / "blocker").write_text("")
+    params["serve"]["log"]["dir"] = str(tmp_path / "blocker" / "inference")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     directory = train_model(tmp_path / "m")
     modelio.save_model(FunctionTransformer(operator.neg), directory / "model.skops")
     for args, words in (
+        (["--model", str(good), "--params", str(tmp_path / "params.yaml")], "serve.log.dir: cannot write"),
         (["--model", str(directory)], "untrusted types: _operator.neg"),
         (["--model", str(directory), "--port", "70000"], "config.port: Input should be less than or equal to 65535"),
         (["--model", str(directory), "--stage", "prod"], "--model and --stage: give one of them"),
@@ -166,3 +175,55 @@ assert not leaked, leaked
 """
     run = subprocess.run([sys.executable, "-c", script], env=env(), capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+def _commit_model(repo: Path, seed: int) -> None:
+    """A trained model committed to git itself, with the md5 dvc.lock would record for it."""
+    import hashlib
+
+    import yaml
+
+    train_model(repo / "models", seed=seed, n_estimators=6 + seed)
+    md5 = hashlib.md5((repo / "models" / "model.skops").read_bytes()).hexdigest()
+    lock = {"schema": "2.0", "stages": {"train": {"cmd": "python -m stages.train", "outs": [
+        {"path": "models/model.skops", "hash": "md5", "md5": md5, "size": 1}]}}}
+    (repo / "dvc.lock").write_text(yaml.safe_dump(lock))
+    _git(repo, "add", "--all")
+    _git(repo, "commit", "-qm", f"model {seed}")
+
+
+def test_serve_a_registry_stage_and_follow_a_promotion(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from serve_models import thread_server
+
+    from gitml.serve import settings
+    from gitml.serve.main import create_app
+
+    root = Path(__file__).resolve().parents[1]
+    for key, value in {"GIT_AUTHOR_NAME": "Ada", "GIT_AUTHOR_EMAIL": "ada@gitml.local",
+                       "GIT_COMMITTER_NAME": "Ada", "GIT_COMMITTER_EMAIL": "ada@gitml.local"}.items():
+        monkeypatch.setenv(key, value)
+    repo = tmp_path / "project"
+    repo.mkdir()
+    _git(repo, "init", "-q", "--initial-branch=main")
+    for name in ("params.yaml", "dvc.yaml"):
+        (repo / name).write_bytes((root / name).read_bytes())
+    _commit_model(repo, 1)
+    first = _git(repo, "rev-parse", "HEAD").strip()
+    monkeypatch.chdir(repo)
+    assert cli.main(["register"]) == 0 and cli.main(["promote", "model", "v0.0.1", "--stage", "prod"]) == 0
+
+    monkeypatch.setenv("GITML_TEST_STAGE_TOKEN", "t")
+    app = create_app(settings.load(stage="prod", config={"log": {"dir": str(tmp_path / "log")},
+                                                         "auth": {"token_env": "GITML_TEST_STAGE_TOKEN"}}))
+    with thread_server(app) as url, httpx.Client(base_url=url, headers={"Authorization": "Bearer t"}) as client:
+        version = client.get("/version").json()
+        assert (version["version"], version["stage"], version["commit"]) == ("v0.0.1", "prod", first)
+        _commit_model(repo, 2)
+        assert cli.main(["register"]) == 0 and cli.main(["promote", "model", "v0.0.2", "--stage", "prod"]) == 0
+        assert client.post("/admin/reload").json()["version"] == "v0.0.2"
+        assert client.post("/predict", json={"records": ROWS}).json()["model_version"] == "v0.0.2"
+    assert not [p for p in Path(tempfile.gettempdir()).glob("gitml-serve-*") if p.stat().st_mtime > time.time() - 60]

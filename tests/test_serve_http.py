@@ -206,7 +206,11 @@ def test_admin_is_disabled_without_a_token(server: httpx.Client) -> None:
 
 def test_unknown_path_is_404_and_counted_as_other(server: httpx.Client) -> None:
     assert server.get("/nope").status_code == 404
-    assert 'gitml_requests_total{endpoint="other",status="404"}' in server.get("/metrics").text
+    assert server.get("/nope/again").status_code == 404
+    text = server.get("/metrics").text
+    assert 'gitml_requests_total{endpoint="other",status="404"} 2.0' in text
+    assert 'gitml_request_errors_total{code="ENDPOINT_NOT_FOUND",endpoint="other"} 2.0' in text
+    assert "/nope" not in text
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     params = Path(args.params)
     if params.is_file():
         loaded = config.load(params)
-        serve, model_dir, artifact = loaded.serve, loaded.serve.model_dir, loaded.project.model_name
+        serve, model_dir, artifact = loaded.serve, loaded.serve.model_dir, loaded.registry.artifact
         model_dir = model_dir or str(Path(loaded.paths.model).parent)
     elif args.params != "params.yaml":
         raise ConfigError(f"{params}: not found")
@@ -39,11 +39,13 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from gitml.serve import model
+    from gitml.serve import model, predlog
     from gitml.serve.main import create_app
 
     settings = _settings(args)
     serve = settings.config
+    if serve.log.enabled:
+        predlog.check_writable(Path(serve.log.dir))
     # Load once here: a bad model or config stops with one line before any port is bound.
     bundle = model.load(settings.source(), serve.out_of_range == "reject")
     print(f"serving {bundle.info.name} {bundle.info.version} on http://{serve.host}:{serve.port} "
@@ -84,7 +86,7 @@ def _predict(args: argparse.Namespace) -> int:
 def _model_args(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--model", metavar="DIR", help="model directory (default: serve.model_dir, else models/)")
     sub.add_argument("--stage", help="serve the registry version assigned to this stage, e.g. prod")
-    sub.add_argument("--artifact", help="registry artifact name (default: project.model_name)")
+    sub.add_argument("--artifact", help="registry artifact name (default: registry.artifact)")
     sub.add_argument("--params", default="params.yaml", help="read the `serve` section from here")
 
 

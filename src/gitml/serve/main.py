@@ -58,11 +58,11 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
     routers = (predictions.router, probes.router, admin.router)
     for router in routers:
         app.include_router(router)
-    _add_error_handlers(app, service)
+    endpoints = {route.path for router in routers for route in router.routes} | {app.docs_url, app.openapi_url}
+    _add_error_handlers(app, service, endpoints)
     app.openapi = lambda: _openapi(app, service)
     # Added last = outermost: every request is timed and counted, 401s included.
     app.add_middleware(BearerAuth, token=settings.token(), public=settings.config.auth.public_paths)
-    endpoints = {route.path for router in routers for route in router.routes} | {app.docs_url, app.openapi_url}
     app.add_middleware(Observe, metrics=service.metrics, endpoints=endpoints)
     return app
 
@@ -79,9 +79,10 @@ def _error(status: int, detail: str, code: str | None = None, headers: dict[str,
     return JSONResponse({"error_code": code or _CODES.get(status, "ERROR"), "detail": detail}, status, headers)
 
 
-def _add_error_handlers(app: FastAPI, service: Service) -> None:
+def _add_error_handlers(app: FastAPI, service: Service, endpoints: set[str]) -> None:
     def endpoint(request: Request) -> str:
-        return request.url.path
+        """The metric label: unknown paths share one, so scanners cannot blow up the series count."""
+        return request.url.path if request.url.path in endpoints else "other"
 
     @app.exception_handler(RequestError)
     async def request_error(request: Request, exc: RequestError) -> JSONResponse:

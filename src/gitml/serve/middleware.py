@@ -69,7 +69,6 @@ class Observe:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            # Unknown paths share one label so scanners cannot blow up the series count.
             endpoint = scope["path"] if scope["path"] in self.endpoints else "other"
             self.metrics.requests.labels(endpoint, str(status)).inc()
             self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)

@@ -98,6 +98,17 @@ def table(entries: list[Entry], target: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=target)
 
 
+def check_writable(directory: Path) -> None:
+    """Create the log folder and prove a file can be written there, or name the folder and why not."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"serve.log.dir: cannot write {directory}: {exc.strerror or exc}") from exc
+
+
 class PredictionLog:
     """Buffered, rotated, atomic Parquet log written by one background thread."""
 
@@ -139,13 +150,7 @@ class PredictionLog:
 
     def start(self) -> None:
         """Check the folder is writable (fail at start-up, not at the first flush), start the writer."""
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            probe = self.directory / f".probe-{os.getpid()}"
-            probe.write_bytes(b"")
-            probe.unlink()
-        except OSError as exc:
-            raise ConfigError(f"serve.log.dir: cannot write {self.directory}: {exc.strerror or exc}") from exc
+        check_writable(self.directory)
         self._thread = threading.Thread(target=self._run, name="gitml-prediction-log", daemon=True)
         self._thread.start()
 
