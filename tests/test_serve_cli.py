@@ -74,9 +74,8 @@ def test_sighup_reloads_under_load_and_shutdown_flushes_the_log(tmp_path: Path) 
 def test_serve_refuses_an_untrusted_model_and_bad_settings(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     import operator
 
-    from sklearn.preprocessing import FunctionTransformer
-
     import yaml
+    from sklearn.preprocessing import FunctionTransformer
 
     good = train_model(tmp_path / "good")
     params = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
