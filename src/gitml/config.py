@@ -178,6 +178,8 @@ class Card(Section):
     limitations: list[str] = []
     #: Features listed with their importance in the card (the most important first).
     top_features: Annotated[int, Field(gt=0)] = 15
+
+
 class MicroBatch(Section):
     """Adaptive micro-batching: concurrent requests share one model call."""
 

@@ -117,17 +117,17 @@ def _openapi(app: FastAPI, service: Service) -> dict[str, Any]:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     schema["x-model-version"] = version
+    components = schema.setdefault("components", {})
     if service.bundle is not None:
         model = service.bundle.request_model.model_json_schema(ref_template="#/components/schemas/{model}")
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.update(model.pop("$defs", {}))
-        components["PredictRequest"] = model
+        components.setdefault("schemas", {}).update(model.pop("$defs", {}))
+        components["schemas"]["PredictRequest"] = model
         schema["paths"]["/predict"]["post"]["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PredictRequest"}}},
         }
     if service.settings.token():
-        schema["components"].setdefault("securitySchemes", {})["bearer"] = {"type": "http", "scheme": "bearer"}
+        components.setdefault("securitySchemes", {})["bearer"] = {"type": "http", "scheme": "bearer"}
         schema["security"] = [{"bearer": []}]
     app.openapi_schema = schema
     return schema

@@ -8,7 +8,6 @@ strings); an integer column also takes integral floats such as 3.0.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
@@ -40,12 +39,15 @@ def _field_type(spec: InputSpec) -> Any:
 
 
 def request_model(signature: Signature) -> type[BaseModel]:
-    """`{"records": [{column: value, ...}, ...]}` for this signature."""
-    fields: dict[str, Any] = {}
-    for i, spec in enumerate(signature.inputs):
-        safe = re.sub(r"\W", "_", spec.name)
-        safe = f"c{i}_{safe}" if not safe.isidentifier() or safe.startswith("_") or safe in fields else safe
-        fields[safe] = (_field_type(spec), Field(alias=spec.name, description=f"{spec.dtype}, {spec.role}"))
+    """`{"records": [{column: value, ...}, ...]}` for this signature.
+
+    Fields are named `c0, c1, ...` and aliased to the real column names, so no column name
+    (with spaces, or one pydantic reserves such as `model_config`) can clash.
+    """
+    fields: dict[str, Any] = {
+        f"c{i}": (_field_type(spec), Field(alias=spec.name, description=f"{spec.dtype}, {spec.role}"))
+        for i, spec in enumerate(signature.inputs)
+    }
     record = create_model("Record", __config__=ConfigDict(extra="forbid", populate_by_name=False), **fields)
     return create_model(
         "PredictRequest", __config__=ConfigDict(extra="forbid"),
