@@ -185,6 +185,30 @@ def test_log_starts_a_new_file_for_a_new_model_and_drops_beyond_its_buffer(bundl
     assert "proba_yes" not in second.columns and len(second) == 4
 
 
+def test_log_reports_a_failing_disk_and_recovers(bundles: Any, tmp_path: Path) -> None:
+    classifier, _ = bundles
+    folder = tmp_path / "inference"
+    dropped: list[int] = []
+    log = PredictionLog(LogConfig(dir=str(folder), flush_interval_s=0.05, rotate_s=0.1), on_drop=dropped.append)
+    log.start()
+    folder.rename(tmp_path / "moved")
+    folder.write_text("not a folder any more")  # the next write fails
+    log.append(entry(classifier, 3))
+    deadline = time.monotonic() + 5
+    while log.healthy and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not log.healthy and "prediction log" in log.error and str(folder) in log.error
+    assert dropped == [3]
+    folder.unlink()
+    folder.mkdir()
+    log.append(entry(classifier, 2))
+    while not log.healthy and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert log.healthy and log.error is None
+    log.close()
+    assert [len(pd.read_parquet(f)) for f in published(folder)] == [2]
+
+
 def test_log_refuses_an_unwritable_folder_at_start(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")

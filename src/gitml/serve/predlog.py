@@ -207,7 +207,7 @@ class PredictionLog:
                 self._open(target, key)
             self._writer.write_table(table(entries, target))
             full = self._tmp.stat().st_size >= self.config.rotate_mb * _MB
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, TypeError) as exc:  # pyarrow's errors derive from ValueError/TypeError
             # The open file is given up (its earlier rows with it): a half-written row
             # group cannot be trusted, and the next flush starts a fresh file.
             self.error = f"prediction log {self.directory}: {type(exc).__name__}: {exc}"
