@@ -103,6 +103,16 @@ def test_an_idle_model_waits_only_for_requests_still_arriving() -> None:
     run_batcher(recorder, with_arrival, max_wait_s=1.0)
     assert recorder.calls == [["a", "b"]]
 
+    async def given_up(batcher: MicroBatcher) -> float:
+        started = time.perf_counter()
+        async with batcher.arrival():  # "b" arrives, then fails validation and never queues
+            first = asyncio.ensure_future(batcher.submit(job("a")))
+            await asyncio.sleep(0.05)
+        await first
+        return time.perf_counter() - started
+
+    assert run_batcher(Recorder(), given_up, max_wait_s=1.0) < 0.5  # "a" did not wait out max_wait
+
 
 def test_a_failing_call_fails_its_jobs_and_the_batcher_goes_on() -> None:
     calls = []

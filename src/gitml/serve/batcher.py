@@ -52,9 +52,11 @@ class Arrival:
         self._open = True
 
     def done(self) -> None:
+        """No longer arriving: queued, or given up (then a waiting batch need not wait for it)."""
         if self._open:
             self._open = False
             self._batcher.arriving -= 1
+            self._batcher._wake.set()
 
     async def submit(self, job: Job) -> Any:
         self.done()
