@@ -1,4 +1,9 @@
-"""Route dependencies as `Annotated[..., Depends]` aliases, and the size-limited body reader."""
+"""Route dependencies as `Annotated[..., Depends]` aliases, and the size-limited body reader.
+
+The dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in a
+worker thread, a thread hop per dependency per request that cost a third of the
+per-request overhead in a profile.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +15,14 @@ from gitml.errors import RequestError
 from gitml.serve.service import Service
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
     return request.app.state.service
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
-def require_admin(service: ServiceDep) -> None:
+async def require_admin(service: ServiceDep) -> None:
     """Admin endpoints exist only when a token guards them (the auth middleware checked it)."""
     if service.settings.token() is None:
         env = service.config.auth.token_env
@@ -27,7 +32,7 @@ def require_admin(service: ServiceDep) -> None:
 AdminDep = Annotated[None, Depends(require_admin)]
 
 
-def request_id(request: Request) -> str:
+async def request_id(request: Request) -> str:
     return request.scope["state"]["request_id"]
 
 
