@@ -87,7 +87,7 @@ def test_serve_refuses_an_untrusted_model_and_bad_settings(tmp_path: Path, capsy
     for args, words in (
         (["--model", str(good), "--params", str(tmp_path / "params.yaml")], "serve.log.dir: cannot write"),
         (["--model", str(directory)], "untrusted types: _operator.neg"),
-        (["--model", str(directory), "--port", "70000"], "config.port: Input should be less than or equal to 65535"),
+        (["--model", str(directory), "--port", "70000"], "serve.port: Input should be less than or equal to 65535"),
         (["--model", str(directory), "--stage", "prod"], "--model and --stage: give one of them"),
         (["--model", str(tmp_path / "nothing")], "model directory not found"),
         (["--params", str(tmp_path / "none.yaml")], "none.yaml: not found"),

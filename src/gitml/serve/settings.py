@@ -67,6 +67,9 @@ def load(**values: Any) -> Settings:
         for error in exc.errors():
             key = ".".join(str(part) for part in error["loc"])
             got = f" (got {error['input']!r})" if error["type"] != "missing" and "input" in error else ""
-            source = key if key.split(".")[0] in values else f"{ENV_PREFIX}{key.upper().replace('.', '__')}"
+            if key.split(".")[0] not in values:
+                source = f"{ENV_PREFIX}{key.upper().replace('.', '__')}"
+            else:  # given by gitml serve: name the params.yaml key
+                source = "serve." + key.removeprefix("config.") if key.startswith("config.") else key
             lines.append(f"{source}: {error['msg']}{got}")
         raise ConfigError("\n".join(lines)) from exc
