@@ -38,7 +38,6 @@ class Service:
         batching = self.config.micro_batch
         self.batcher = MicroBatcher(self._predict, batching.max_rows, batching.max_wait_ms / 1000.0)
         self._reload_lock = asyncio.Lock()
-        self.last_reload_error: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -67,12 +66,10 @@ class Service:
                 bundle = await asyncio.to_thread(self._load)
             except GitmlError as exc:
                 self.metrics.reloads.labels("failed").inc()
-                self.last_reload_error = str(exc)
                 log.error("reload failed, still serving %s: %s", self.bundle.info.version, exc)
                 raise
             previous = self.bundle.info
             self.bundle = bundle
-            self.last_reload_error = None
             self.metrics.reloads.labels("ok").inc()
             self.metrics.serving(bundle.info.name, bundle.info.version, (previous.name, previous.version))
             log.warning("reloaded: now serving %s %s (was %s)", bundle.info.name, bundle.info.version, previous.version)
