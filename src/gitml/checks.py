@@ -28,12 +28,16 @@ def semantic_problems(params: config.Params) -> list[str]:
             features.build_steps(getattr(params.features, role), f"features.{role}", allowed)
         except ConfigError as exc:
             problems.append(str(exc))
-    try:
-        from gitml import train
+    from gitml import search, selection
 
-        train.estimator(params)
-    except ConfigError as exc:
-        problems.append(str(exc))
+    if not selection.is_auto(params.model):  # model=auto is checked candidate by candidate
+        try:
+            from gitml import train
+
+            train.estimator(params)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    problems.extend(search.problems(params))
     return problems
 
 

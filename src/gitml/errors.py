@@ -27,3 +27,11 @@ class ModelFileError(GitmlError):
 
 class UntrustedModelError(ModelFileError):
     """A model file contains types outside the reviewed allow-list."""
+
+
+class ComputeError(GitmlError):
+    """The configured compute backend cannot be used (e.g. an unreachable Dask scheduler): names the address."""
+
+
+class TuneError(GitmlError):
+    """A search could not produce a result (e.g. every trial failed): names the model family."""
