@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,22 +45,36 @@ def _probe(address: str, timeout: float) -> None:
 
 
 def connect(compute: Compute) -> Any:
-    """A `distributed.Client` for the configured scheduler, or a one-line ComputeError."""
+    """A `distributed.Client` for the configured scheduler, or a one-line ComputeError.
+
+    The Client is made in a daemon thread with a hard deadline: its own timeout does not
+    cover a listener that accepts the connection but never speaks Dask.
+    """
     try:
         from distributed import Client
     except ImportError as exc:
         raise ComputeError("compute.backend: dask needs the dask extra (pip install 'gitml[dask]')") from exc
-    address = str(compute.scheduler)
-    _probe(address, compute.connect_timeout)
-    try:
-        client = Client(address, timeout=compute.connect_timeout, set_as_default=False)
-    except Exception as exc:  # a listener that is not a Dask scheduler fails in many ways; report, never carry on
-        raise ComputeError(
-            f"compute.scheduler: {address} did not answer as a Dask scheduler within "
-            f"{compute.connect_timeout:g} s ({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})"
-        ) from exc
-    log.info("connected to Dask scheduler %s", address)
-    return client
+    address, timeout = str(compute.scheduler), compute.connect_timeout
+    _probe(address, timeout)
+    made: dict[str, Any] = {}
+
+    def make() -> None:
+        try:
+            made["client"] = Client(address, timeout=timeout, set_as_default=False)
+        except Exception as exc:  # a listener that is not a Dask scheduler fails in many ways: report it
+            made["error"] = exc
+
+    thread = threading.Thread(target=make, name="gitml-dask-connect", daemon=True)
+    thread.start()
+    thread.join(timeout + 1.0)
+    if "client" in made:
+        log.info("connected to Dask scheduler %s", address)
+        return made["client"]
+    error = made.get("error")
+    reason = f"{type(error).__name__}: {str(error).splitlines()[0][:120]}" if error else "no handshake"
+    raise ComputeError(
+        f"compute.scheduler: {address} did not answer as a Dask scheduler within {timeout:g} s ({reason})"
+    ) from error
 
 
 @contextlib.contextmanager

@@ -75,16 +75,18 @@ def best_params_text(params: Params, outcome: Outcome | None) -> str:
 def read_best(path: str | Path) -> dict[str, Any]:
     """The best-params file's mapping; a missing file means no tuning ({})."""
     path = Path(path)
-    if not path.is_file():
-        return {}
+    return parse_best(path.read_text(encoding="utf-8"), str(path)) if path.is_file() else {}
+
+
+def parse_best(text: str, source: str = "best params") -> dict[str, Any]:
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loaded = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from exc
+        raise ConfigError(f"{source}: not valid YAML: {str(exc).splitlines()[0]}") from exc
     if loaded in (None, {}):
         return {}
     if not isinstance(loaded, dict) or not isinstance(loaded.get("params"), dict) or "estimator" not in loaded:
-        raise ConfigError(f"{path}: expected `estimator` and a `params` mapping (re-run the tune stage)")
+        raise ConfigError(f"{source}: expected `estimator` and a `params` mapping (re-run the tune stage)")
     return loaded
 
 
