@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pydantic import ValidationError
 from conftest import free_port
+from pydantic import ValidationError
 from test_tune import FAST_TUNE, linear_data, make_params
 
 from gitml import compute, config, tuning
@@ -89,6 +89,7 @@ def test_silent_listener_times_out_instead_of_hanging(tmp_path: Path, capsys: py
     ({"backend": "dask", "scheduler": "nonsense"}, "must be tcp://HOST:PORT"),
 ])
 def test_bad_compute_config_is_one_line(settings: dict[str, str], message: str) -> None:
-    with pytest.raises((ComputeError, ValidationError), match=message):
-        with compute.backend(config.Compute.model_validate(settings)):
-            pass
+    with pytest.raises((ComputeError, ValidationError), match=message), compute.backend(
+        config.Compute.model_validate(settings)
+    ):
+        pass

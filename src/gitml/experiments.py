@@ -61,7 +61,8 @@ def _row(entry: dict[str, Any], name: str, state: str) -> Row:
     if entry.get("error"):
         state = "failed"
     rev = str(entry.get("rev", ""))
-    return Row(name, "-" if rev == "workspace" else rev[:7], state, _flat(params, len(params) > 1), _flat(metrics, len(metrics) > 1))
+    short = "-" if rev == "workspace" else rev[:7]
+    return Row(name, short, state, _flat(params, len(params) > 1), _flat(metrics, len(metrics) > 1))
 
 
 def rows(shown: list[dict[str, Any]]) -> list[Row]:
@@ -95,7 +96,7 @@ def table(found: list[Row], params: Sequence[str] = (), sort_by: str | None = No
         from gitml.search import METRICS
 
         sign = 1.0 if METRICS.get(sort_by.rpartition(":")[2], ("", "maximize"))[1] == "minimize" else -1.0
-        found = sorted(found, key=lambda row: (row.metrics.get(sort_by) is None, sign * (row.metrics.get(sort_by) or 0)))
+        found = sorted(found, key=lambda r: (r.metrics.get(sort_by) is None, sign * (r.metrics.get(sort_by) or 0)))
     header = ["Experiment", "rev", "state", *param_keys, *metric_keys]
     body = [[row.name, row.rev, row.state, *(_cell(row.params.get(k)) for k in param_keys),
              *(_cell(row.metrics.get(k)) for k in metric_keys)] for row in found]

@@ -44,7 +44,9 @@ def metric(params: Params) -> str:
         return DEFAULT_METRIC[task]
     if METRICS[name][0] != task:
         fitting = sorted(m for m, (t, _) in METRICS.items() if t == task)
-        raise ConfigError(f"tune.metric: {name!r} is a {METRICS[name][0]} metric but data.task is {task} (use one of {fitting})")
+        raise ConfigError(
+            f"tune.metric: {name!r} is a {METRICS[name][0]} metric but data.task is {task} (use one of {fitting})"
+        )
     return name
 
 

@@ -40,7 +40,7 @@ def candidates(params: Params) -> dict[str, Candidate]:
 
     raw = params.model.get("candidates")
     if not isinstance(raw, dict) or not raw:
-        raise ConfigError("model.candidates: model=auto needs a mapping of candidate families (see conf/model/auto.yaml)")
+        raise ConfigError("model.candidates: model=auto needs a mapping of families (see conf/model/auto.yaml)")
     unknown = sorted(set(params.model) - {"_target_", "candidates"})
     if unknown:
         raise ConfigError(f"model: model=auto takes only `candidates`, not {unknown}")

@@ -53,7 +53,9 @@ def splits(params: Params, truth: np.ndarray) -> list[tuple[np.ndarray, np.ndarr
     return list(splitter.split(np.zeros(len(truth)), truth))
 
 
-def fit_score(model: Any, inputs: pd.DataFrame, truth: np.ndarray, fold: tuple[Any, Any], metric: str) -> tuple[float, str]:
+def fit_score(
+    model: Any, inputs: pd.DataFrame, truth: np.ndarray, fold: tuple[Any, Any], metric: str
+) -> tuple[float, str]:
     """Fit a fresh copy of `model` on one fold's training rows and score the held-out rows.
 
     A joblib task (it runs in another process or on a Dask worker). An estimator that
@@ -78,7 +80,8 @@ class _Progress:
 
         self.metric, self.deadline, self.started = metric, deadline, time.monotonic()
         self.bar = tqdm(
-            total=total, desc=f"tune {family}", unit="trial", file=sys.stderr, disable=None if show is None else not show,
+            total=total, desc=f"tune {family}", unit="trial", file=sys.stderr,
+            disable=None if show is None else not show,
             bar_format="{desc}: {n_fmt}/{total_fmt} trials |{bar:20}| {elapsed}{postfix}", dynamic_ncols=False,
         )
 
@@ -143,7 +146,7 @@ def run_study(
     rounds = [[k] for k in range(len(folds))] if tune.pruning else [list(range(len(folds)))]
     progress = _Progress(family, n_trials, metric, deadline, show_progress)
     rows: list[dict[str, Any]] = []
-    log.info("tuning %s: %d trials of %d-fold CV on %d rows, metric %s", family, n_trials, len(folds), len(train), metric)
+    log.info("tuning %s: %d trials of %d-fold CV on %d rows (%s)", family, n_trials, len(folds), len(train), metric)
     try:
         with Parallel(n_jobs=n_jobs) as parallel:
             while len(rows) < n_trials and (deadline is None or time.monotonic() < deadline):
