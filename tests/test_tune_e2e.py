@@ -9,19 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import test_e2e
 import yaml
-from test_e2e import init, run
+from test_e2e import run
 
 pytestmark = pytest.mark.e2e
 
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = init(tmp_path_factory.mktemp("tune-e2e") / "demo")
-    run(path, "dvc", "repro")
-    run(path, "git", "add", "--all")
-    run(path, "git", "commit", "-qm", "first run")
-    return path
+#: A project whose pipeline has run once and been committed (this module's own instance).
+project = test_e2e.project
 
 
 def _restore(project: Path) -> None:
