@@ -85,4 +85,5 @@ def test_push_and_pull_through_an_s3_remote(project: Path, s3_remote: Callable[[
         run(project, "dvc", "pull")
         assert model.read_bytes() == expected
     finally:
+        (project / ".dvc" / "config.local").unlink()  # the remote's credentials
         _restore(project)
