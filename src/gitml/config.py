@@ -56,6 +56,8 @@ class Paths(Section):
     selection_report: str = "reports/model_selection.md"
     #: model=auto writes its winner here as a normal model config, to be reviewed in a PR.
     selected_model: str = "conf/model/selected.yaml"
+    card: str = "models/card.md"
+    card_html: str = "models/card.html"
 
 
 class SklearnSource(Section):
@@ -240,6 +242,43 @@ class Compute(Section):
         if self.n_jobs == 0:
             raise ValueError("n_jobs must be a positive count or -1 (all cores), not 0")
         return self
+_REGISTRY_NAME = r"^[a-zA-Z0-9](?:[a-zA-Z0-9_/-]*[a-zA-Z0-9])?$"
+
+
+class Registry(Section):
+    """The git-tag model registry: what is registered, which stages exist, what a version records."""
+
+    #: The artifact name in tags (`NAME@vX.Y.Z`); dvc.yaml's `artifacts:` must declare it.
+    artifact: Annotated[str, Field(pattern=_REGISTRY_NAME)] = "model"
+    #: Stages a version may be promoted to, in promotion order.
+    stages: Annotated[list[Annotated[str, Field(pattern=_REGISTRY_NAME)]], Field(min_length=1)] = ["staging", "prod"]
+    #: Metrics recorded in the version tag and shown by `gitml models`; empty means every top-level number.
+    headline_metrics: list[str] = []
+    #: Where the gate writes its report; `register` refuses a commit whose gate verdict is not pass.
+    gate_report: str = "reports/gate.json"
+    #: Refuse to register or promote a commit the gate has not judged.
+    require_gate: bool = False
+
+    @field_validator("stages")
+    @classmethod
+    def _distinct_stages(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("stage names must be distinct")
+        if "latest" in value:
+            raise ValueError("'latest' names the newest version, so it cannot be a stage")
+        return value
+
+
+class Card(Section):
+    """What the model card says that the pipeline cannot know: who owns the model and what it is for."""
+
+    owner: str = "unassigned"
+    contact: str | None = None
+    intended_use: str = "Not declared: set card.intended_use in conf/card/."
+    out_of_scope: list[str] = []
+    limitations: list[str] = []
+    #: Features listed with their importance in the card (the most important first).
+    top_features: Annotated[int, Field(gt=0)] = 15
 
 
 class Params(Section):
@@ -253,6 +292,8 @@ class Params(Section):
     evaluate: Evaluate = Evaluate()
     tune: Tune = Tune()
     compute: Compute = Compute()
+    registry: Registry = Registry()
+    card: Card = Card()
 
     @field_validator("model")
     @classmethod
@@ -262,8 +303,29 @@ class Params(Section):
         return value
 
 
-def _format_error(source: str, error: dict[str, Any]) -> str:
-    loc = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-"))
+def _key_path(raw: Any, loc: tuple[Any, ...]) -> str:
+    """The error's location as keys a user can find in the file.
+
+    pydantic puts union tags (e.g. `sklearn`) and validator names into `loc`; they are
+    not keys of params.yaml, so walk the input and keep only what is there (plus the
+    last part, which names a missing or unknown key).
+    """
+    parts: list[str] = []
+    node = raw
+    for index, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            parts.append(str(part))
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            parts.append(f"[{part}]")
+            node = node[part]
+        elif index == len(loc) - 1:
+            parts.append(str(part))
+    return ".".join(parts).replace(".[", "[")
+
+
+def _format_error(source: str, error: dict[str, Any], raw: Any) -> str:
+    loc = _key_path(raw, error["loc"])
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         message = "unknown key (check its spelling)"
@@ -279,7 +341,7 @@ def validate(raw: Any, source: str = "params.yaml") -> Params:
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:
-        lines = [_format_error(source, error) for error in exc.errors()]
+        lines = [_format_error(source, error, raw) for error in exc.errors()]
         raise ConfigError("\n".join(lines)) from exc
 
 
