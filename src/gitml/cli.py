@@ -16,8 +16,13 @@ from collections.abc import Sequence
 from gitml.errors import GitmlError
 
 #: Modules that add subcommands, in the order `gitml --help` lists them.
-COMMAND_MODULES = ("gitml.commands.project", "gitml.commands.registry", "gitml.commands.features",
-                   "gitml.commands.serve")
+COMMAND_MODULES = (
+    "gitml.commands.project",
+    "gitml.commands.registry",
+    "gitml.commands.features",
+    "gitml.commands.experiments",
+    "gitml.commands.serve",
+)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gitml.errors import ConfigError
 
@@ -49,6 +49,14 @@ class Paths(Section):
     predictions: str = "reports/predictions.parquet"
     plots: str = "reports/plots"
     importance: str = "reports/importance.json"
+    #: Written by the tune stage; train applies them on top of `model` ({} when tuning is off).
+    best_params: str = "models/best_params.yaml"
+    tuning: str = "reports/tuning.csv"
+    tuning_plots: str = "reports/tuning"
+    selection: str = "reports/model_selection.json"
+    selection_report: str = "reports/model_selection.md"
+    #: model=auto writes its winner here as a normal model config, to be reviewed in a PR.
+    selected_model: str = "conf/model/selected.yaml"
     card: str = "models/card.md"
     card_html: str = "models/card.html"
     eda_html: str = "reports/eda.html"
@@ -243,6 +251,99 @@ class Evaluate(Section):
     curve_points: Annotated[int, Field(ge=10)] = 200
 
 
+class _Range(Section):
+    def _check_range(self) -> _Range:
+        if self.low >= self.high:
+            raise ValueError(f"empty or inverted range: low {self.low} is not below high {self.high}")
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log-scale range needs low > 0 (got low {self.low})")
+        if self.log and getattr(self, "step", 1) != 1:
+            raise ValueError("`step` and `log` cannot be combined")
+        return self
+
+
+class IntRange(_Range):
+    """Integers in [low, high], every `step`-th, optionally sampled on a log scale."""
+
+    type: Literal["int"]
+    low: int
+    high: int
+    step: Annotated[int, Field(gt=0)] = 1
+    log: bool = False
+
+    _range = model_validator(mode="after")(_Range._check_range)
+
+
+class FloatRange(_Range):
+    """Reals in [low, high]; `log: true` samples log-uniformly (learning rates, regularisation)."""
+
+    type: Literal["float"]
+    low: float
+    high: float
+    log: bool = False
+
+    _range = model_validator(mode="after")(_Range._check_range)
+
+
+class Categorical(Section):
+    type: Literal["categorical"]
+    choices: Annotated[list[str | int | float | bool | None], Field(min_length=1)]
+
+
+Distribution = Annotated[IntRange | FloatRange | Categorical, Field(discriminator="type")]
+
+#: Metrics tuning can optimise; `auto` is roc_auc for classification, rmse for regression.
+TuneMetric = Literal[
+    "auto", "accuracy", "balanced_accuracy", "f1", "precision", "recall", "roc_auc", "log_loss", "rmse", "mae", "r2"
+]
+
+
+class Tune(Section):
+    """Hyperparameter search (Optuna, seeded TPE) by cross-validation on the training split."""
+
+    #: Off: the tune stage writes an empty best-params file at once. model=auto always tunes.
+    enabled: bool = False
+    n_trials: Annotated[int, Field(gt=0)] = 20
+    #: Stop proposing trials after this many seconds (the batch in flight finishes).
+    timeout: Annotated[float, Field(gt=0)] | None = None
+    cv_folds: Annotated[int, Field(ge=2)] = 5
+    metric: TuneMetric = "auto"
+    seed: int = 42
+    #: Stop a trial whose running CV score is below the median of earlier trials at that fold.
+    pruning: bool = True
+    #: Trials proposed together and evaluated in parallel. Results depend on it (not on the
+    #: number of cores or the backend), so it is config.
+    batch_size: Annotated[int, Field(gt=0)] = 4
+    #: Search space per estimator class (the `_target_`'s class name or full path):
+    #: parameter -> {type: int|float|categorical, ...}.
+    spaces: dict[str, dict[str, Distribution]] = {}
+
+
+class Candidate(Section):
+    """One family tried by model=auto: its model config and its tuning budget."""
+
+    model: dict[str, Any]
+    n_trials: Annotated[int, Field(gt=0)] = 10
+
+
+class Compute(Section):
+    """Where parallel work (cross-validation fits, trials) runs; results do not depend on it."""
+
+    backend: Literal["local", "dask"] = "local"
+    #: Local joblib workers (-1: all cores).
+    n_jobs: int = -1
+    #: The Dask scheduler address (e.g. tcp://10.0.0.5:8786), needed when backend is dask.
+    scheduler: str | None = None
+    #: Seconds to wait for the scheduler (and for its first worker) before failing.
+    connect_timeout: Annotated[float, Field(gt=0)] = 5.0
+
+    @model_validator(mode="after")
+    def _dask_needs_scheduler(self) -> Compute:
+        if self.backend == "dask" and not self.scheduler:
+            raise ValueError("backend dask needs `scheduler` (the Dask scheduler address, e.g. tcp://127.0.0.1:8786)")
+        if self.n_jobs == 0:
+            raise ValueError("n_jobs must be a positive count or -1 (all cores), not 0")
+        return self
 _REGISTRY_NAME = r"^[a-zA-Z0-9](?:[a-zA-Z0-9_/-]*[a-zA-Z0-9])?$"
 
 
@@ -363,6 +464,8 @@ class Params(Section):
     #: The estimator: a Hydra `_target_` spec naming any scikit-learn compatible class.
     model: dict[str, Any]
     evaluate: Evaluate = Evaluate()
+    tune: Tune = Tune()
+    compute: Compute = Compute()
     registry: Registry = Registry()
     card: Card = Card()
     eda: Eda = Eda()

@@ -39,3 +39,11 @@ class RequestError(GitmlError):
         super().__init__(message)
         self.status = status
         self.code = code
+
+
+class ComputeError(GitmlError):
+    """The configured compute backend cannot be used (e.g. an unreachable Dask scheduler): names the address."""
+
+
+class TuneError(GitmlError):
+    """A search could not produce a result (e.g. every trial failed): names the model family."""
