@@ -80,9 +80,9 @@ def test_check_fresh_names_key_edited_in_conf(project):
 
 def test_check_fresh_names_key_edited_in_params(project):
     params = project / "params.yaml"
-    params.write_text(params.read_text().replace("\nseed: 42\n", "\nseed: 7\n"))
+    params.write_text(params.read_text().replace("seed: 42", "seed: 7"))
 
-    with pytest.raises(ConfigError, match=r"stale, .* at seed;"):
+    with pytest.raises(ConfigError, match=r"stale, .* at gate\.bootstrap\.seed, seed, tune\.seed;"):
         compose.check_fresh("params.yaml", "conf")
 
 

@@ -99,6 +99,7 @@ def clone(gate_project: GateProject, tmp_path: Path) -> tuple[Path, dict[str, st
     return path, variables
 
 
+@pytest.mark.e2e
 def test_pr_gate_job_fails_on_a_regression_and_comments_once(clone: tuple[Path, dict[str, str]],
                                                             tmp_path: Path) -> None:
     path, variables = clone
@@ -132,6 +133,7 @@ def test_pr_gate_job_fails_on_a_regression_and_comments_once(clone: tuple[Path, 
     assert "gitml gate: pass" in patch["payload"]["body"]
 
 
+@pytest.mark.e2e
 def test_pr_params_job_checks_params_yaml_is_the_composition(clone: tuple[Path, dict[str, str]]) -> None:
     path, variables = clone
     workflow = path / ".github" / "workflows" / "pr.yaml"

@@ -16,8 +16,14 @@ from collections.abc import Sequence
 from gitml.errors import GitmlError
 
 #: Modules that add subcommands, in the order `gitml --help` lists them.
-COMMAND_MODULES = ("gitml.commands.project", "gitml.commands.registry", "gitml.commands.features",
-                   "gitml.commands.gate")
+COMMAND_MODULES = (
+    "gitml.commands.project",
+    "gitml.commands.registry",
+    "gitml.commands.features",
+    "gitml.commands.experiments",
+    "gitml.commands.serve",
+    "gitml.commands.gate",
+)
 
 
 def _parser() -> argparse.ArgumentParser:
