@@ -1,0 +1,252 @@
+"""The two sides of a comparison: tables read in record batches, and where the reference comes from.
+
+Parquet files and folders are scanned with pyarrow.dataset, a few columns and one
+record batch at a time, so memory follows the columns being compared rather than the
+whole table. The reference is the training data of the model in `prod` (read at that
+commit through DVC), else the local `paths.train`; column roles come from the model's
+signature or the data contract, never from dtypes.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitml import data, io
+from gitml.config import Params
+from gitml.errors import DataError, GitmlError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+log = logging.getLogger(__name__)
+
+_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+
+
+class Table:
+    """A CSV/Parquet file or folder, read column subsets at a time in record batches."""
+
+    def __init__(self, path: str | Path, batch_rows: int = 65536) -> None:
+        import pyarrow.dataset as ds
+
+        self.path = Path(path)
+        self.batch_rows = batch_rows
+        files, fmt = _files(self.path)
+        if fmt == "csv":
+            # CSV has no schema of its own: parse once, with one schema for all files.
+            self._dataset = ds.dataset(_read_csv(files))
+        else:
+            self._dataset = ds.dataset([str(f) for f in files], format="parquet", schema=_parquet_schema(files))
+        self.schema: pa.Schema = self._dataset.schema
+        self.rows: int = self._dataset.count_rows()
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema.names)
+
+    def family(self, name: str) -> str:
+        """The kind of values a column holds: numeric, bool, string, temporal, null or other."""
+        return type_family(self.schema.field(name).type)
+
+    def batches(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from self._dataset.to_batches(columns=columns, batch_size=self.batch_rows)
+        except OSError as exc:  # pyarrow raises ArrowInvalid/ArrowIOError (OSError) for bad files
+            raise DataError(f"{self.path}: cannot be read: {str(exc).splitlines()[0]}") from exc
+
+
+def type_family(arrow_type: pa.DataType) -> str:
+    import pyarrow.types as t
+
+    if t.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    if t.is_null(arrow_type):
+        return "null"
+    if t.is_boolean(arrow_type):
+        return "bool"
+    if t.is_integer(arrow_type) or t.is_floating(arrow_type) or t.is_decimal(arrow_type):
+        return "numeric"
+    if t.is_string(arrow_type) or t.is_large_string(arrow_type) or t.is_string_view(arrow_type):
+        return "string"
+    if t.is_temporal(arrow_type):
+        return "temporal"
+    return "other"
+
+
+def _files(path: Path) -> tuple[list[Path], str]:
+    if path.is_file():
+        candidates = [path]
+    elif path.is_dir():
+        candidates = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES)
+        if not candidates:
+            raise DataError(f"{path}: folder has no CSV or Parquet files")
+    else:
+        raise DataError(f"{path}: data file or folder not found")
+    formats = {_SUFFIXES.get(p.suffix.lower(), "parquet") for p in candidates}
+    if len(formats) > 1:
+        raise DataError(f"{path}: mixes CSV and Parquet files; keep one format per folder")
+    for candidate in candidates:
+        if candidate.stat().st_size == 0:
+            raise DataError(f"{candidate}: data file is empty")
+    return candidates, formats.pop()
+
+
+def _parquet_schema(files: list[Path]) -> pa.Schema:
+    """One schema for all files, so a column added to later log files is still seen."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schemas = []
+    for path in files:
+        try:
+            schemas.append(pq.read_schema(path))
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(f"{path}: cannot be read as parquet: {str(exc).splitlines()[0]}") from exc
+    try:
+        return pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowException, TypeError) as exc:
+        raise DataError(f"{files[0].parent}: files disagree on column types: {exc}") from exc
+
+
+def _read_csv(files: list[Path]) -> pa.Table:
+    import pyarrow as pa
+    from pyarrow import csv
+
+    tables = []
+    for path in files:
+        try:
+            tables.append(csv.read_csv(path))
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(f"{path}: cannot be read as csv: {str(exc).splitlines()[0]}") from exc
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except pa.ArrowException as exc:
+        raise DataError(f"{files[0].parent}: CSV files disagree on column types: {exc}") from exc
+
+
+@dataclass
+class Reference:
+    """The reference side: the data, the model's signature and what evaluation measured."""
+
+    table: Table
+    signature: dict[str, Any]
+    origin: dict[str, Any]
+    predictions: Table | None = None
+    metrics: dict[str, float] | None = None
+    workdir: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        if self.workdir is not None:
+            self.workdir.cleanup()
+
+
+def signature_from_contract(params: Params) -> dict[str, Any]:
+    """The model's input schema when no signature file exists yet: the data contract's columns."""
+    contract = data.contract(params.data)
+    target = params.data.target
+    inputs = [
+        {"name": name, **spec.model_dump(exclude_none=True)}
+        for name, spec in contract.columns.items()
+        if name != target and name not in params.features.drop
+    ]
+    return {"task": params.data.task, "target": target, "inputs": inputs}
+
+
+def _optional_table(path: str | Path, batch_rows: int) -> Table | None:
+    return Table(path, batch_rows) if Path(path).exists() else None
+
+
+def _optional_json(path: str | Path) -> Any:
+    return io.read_json(path) if Path(path).is_file() else None
+
+
+def local_reference(params: Params, path: str, origin: str) -> Reference:
+    """A reference read from the working tree: `path`, the local signature, predictions and metrics."""
+    paths, batch = params.paths, params.monitor.read.batch_rows
+    signature = _optional_json(paths.signature) or signature_from_contract(params)
+    return Reference(
+        table=Table(path, batch),
+        signature=signature,
+        origin={"source": origin, "path": str(path)},
+        predictions=_optional_table(paths.predictions, batch),
+        metrics=_optional_json(paths.metrics),
+    )
+
+
+def resolve_reference(params: Params, repo: str | Path = ".") -> Reference:
+    """`monitor.reference`: a path, or `auto` = the model in prod, else the local training features."""
+    chosen = params.monitor.reference
+    if chosen != "auto":
+        return local_reference(params, chosen, "file")
+    from gitml import registry
+
+    try:
+        commit = registry.stage_commit(params.project.model_name, "prod", repo)
+    except GitmlError as exc:  # not a git repository, or git failed: no registry to read
+        log.info("no model registry here (%s); using %s", exc, params.paths.train)
+        commit = None
+    if commit is None:
+        return local_reference(params, params.paths.train, "train")
+    return prod_reference(params, commit, repo)
+
+
+def prod_reference(params: Params, commit: str, repo: str | Path = ".") -> Reference:
+    """The training features, signature, predictions and metrics of the prod model's commit."""
+    workdir = tempfile.TemporaryDirectory(prefix="gitml-reference-")
+    root = Path(workdir.name)
+    paths, batch = params.paths, params.monitor.read.batch_rows
+    origin: dict[str, Any] = {"source": "prod", "commit": commit, "path": paths.train}
+    try:
+        signature = _prod_signature(params, commit, repo, root, origin)
+        train = _dvc_copy(paths.train, commit, repo, root / "train.parquet", required=True)
+        predictions = _dvc_copy(paths.predictions, commit, repo, root / "predictions.parquet")
+        metrics_file = _dvc_copy(paths.metrics, commit, repo, root / "metrics.json")
+        return Reference(
+            table=Table(train, batch),
+            signature=signature,
+            origin=origin,
+            predictions=Table(predictions, batch) if predictions else None,
+            metrics=io.read_json(metrics_file) if metrics_file else None,
+            workdir=workdir,
+        )
+    except BaseException:
+        workdir.cleanup()
+        raise
+
+
+def _prod_signature(params: Params, commit: str, repo: str | Path, root: Path, origin: dict[str, Any]) -> Any:
+    try:
+        from gitml import artifacts  # the registry's write side, where it is installed
+    except ImportError:
+        artifacts = None
+    if artifacts is not None:
+        folder = root / "artifact"
+        artifacts.get(params.project.model_name, stage="prod", output=str(folder))
+        version = _optional_json(folder / "version.json") or {}
+        origin["version"] = version.get("version")
+        return io.read_json(folder / "signature.json")
+    path = _dvc_copy(params.paths.signature, commit, repo, root / "signature.json", required=True)
+    return io.read_json(path)
+
+
+def _dvc_copy(path: str, commit: str, repo: str | Path, target: Path, required: bool = False) -> Path | None:
+    """Copy `path` as of `commit` (git- or DVC-tracked) to `target`; None if absent and optional."""
+    import dvc.api
+    from dvc.exceptions import DvcException
+
+    try:
+        with dvc.api.open(path, repo=str(repo), rev=commit, mode="rb") as source, target.open("wb") as sink:
+            shutil.copyfileobj(source, sink)
+    except (DvcException, FileNotFoundError) as exc:
+        if required:
+            raise DataError(f"{path}@{commit[:10]}: cannot be read from the prod model's commit: {exc}") from exc
+        log.info("%s@%s: not available (%s)", path, commit[:10], exc)
+        return None
+    return target
+
