@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from monitor_data import SHIFTED, params, shift, table, write
 
 from gitml import cli
 from gitml.monitor import drift, sources
-from monitor_data import SHIFTED, params, shift, table, write
 
 
 @pytest.fixture(autouse=True)
@@ -211,3 +211,23 @@ def test_outputs_are_untouched_when_monitoring_fails(tmp_path: Path) -> None:
     (tmp_path / "drift.json").write_text("previous")
     assert monitor_cli(tmp_path, table(500, 1), None, current="missing-folder") == 2
     assert (tmp_path / "drift.json").read_text() == "previous"
+
+
+def test_monitoring_never_imports_training_code() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gitml.cli, gitml.commands.monitor, gitml.monitor.drift, gitml.monitor.render, "
+        "gitml.monitor.alert, gitml.retrain; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn' "
+        "or m in ('gitml.train', 'gitml.features', 'gitml.tune', 'gitml.targets')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_corrupt_current_file_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really parquet")
+    assert monitor_cli(tmp_path, table(500, 1), None, current="bad.parquet") == 2
+    assert "bad.parquet: cannot be read as parquet" in capsys.readouterr().err

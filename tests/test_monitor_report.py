@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from monitor_data import params, shift, table, write
 
 from gitml.monitor import drift, render, sources
-from monitor_data import params, shift, table, write
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

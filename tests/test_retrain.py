@@ -15,14 +15,16 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
+from monitor_data import params, table, write
 
 from gitml import modelio, retrain
 from gitml.errors import ConfigError, DataError
 from gitml.monitor import alert
-from monitor_data import params, table, write
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "monitor.yaml"
+GIT_ID = {"GIT_AUTHOR_NAME": "dev", "GIT_AUTHOR_EMAIL": "dev@x", "GIT_COMMITTER_NAME": "dev",
+          "GIT_COMMITTER_EMAIL": "dev@x"}
 INPUTS = ["num_0", "num_1", "num_2", "num_3", "num_4", "num_5", "cat_0", "cat_1"]
 
 GH_STANDIN = """#!{python}
@@ -126,7 +128,8 @@ def test_alert_opens_one_issue_then_updates_it(tmp_path: Path, monkeypatch: pyte
     assert first[0]["args"] == ["issue", "list", "--state", "open", "--label", "drift", "--json", "number,body",
                                 "--limit", "100"]
     assert first[2]["args"][:6] == ["issue", "create", "--title", "Data drift detected", "--label", "drift"]
-    assert alert.MARKER in first[2]["body"] and "wasserstein 0.9" in first[2]["body"] and "https://run" in first[2]["body"]
+    body = first[2]["body"]
+    assert alert.MARKER in body and "wasserstein 0.9" in body and "https://run" in body
     issues = tmp_path / "issues.json"
     issues.write_text(json.dumps([{"number": 3, "body": "someone else's"}, {"number": 7, "body": first[2]["body"]}]))
     monkeypatch.setenv("GH_STANDIN_ISSUES", str(issues))
@@ -185,19 +188,17 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A trained project whose model is in prod, with a drifted prediction log and labels, pushed."""
     root = tmp_path_factory.mktemp("monitor-e2e")
     path = root / "demo"
-    git_id = {"GIT_AUTHOR_NAME": "dev", "GIT_AUTHOR_EMAIL": "dev@x", "GIT_COMMITTER_NAME": "dev",
-              "GIT_COMMITTER_EMAIL": "dev@x"}
-    run(root, "gitml", "init", str(path), "--name", "demo", **git_id)
+    run(root, "gitml", "init", str(path), "--name", "demo", **GIT_ID)
     _configure(path, root / "remote")
     run(path, "dvc", "repro")
     run(path, "git", "add", "--all")
-    run(path, "git", "commit", "-qm", "first model", **git_id)
-    run(path, "git", "tag", "-a", "model@v0.0.1", "-m", "v0.0.1", **git_id)
-    run(path, "git", "tag", "-a", "model#prod#1", "-m", "prod", **git_id)
+    run(path, "git", "commit", "-qm", "first model", **GIT_ID)
+    run(path, "git", "tag", "-a", "model@v0.0.1", "-m", "v0.0.1", **GIT_ID)
+    run(path, "git", "tag", "-a", "model#prod#1", "-m", "prod", **GIT_ID)
     _serve_and_log(path)
     run(path, "dvc", "add", "data/inference", "data/labelled")
     run(path, "git", "add", "--all")
-    run(path, "git", "commit", "-qm", "prediction log and labels", **git_id)
+    run(path, "git", "commit", "-qm", "prediction log and labels", **GIT_ID)
     run(path, "dvc", "push")
     run(root, "git", "clone", "--quiet", "--bare", str(path), str(root / "origin.git"))
     return path
@@ -246,7 +247,9 @@ def run_workflow(clone: Path, extra_env: dict[str, str], context: dict[str, str]
     return ran, outputs
 
 
-def test_monitor_workflow_alerts_and_opens_a_retrain_pull_request(project: Path) -> None:
+@pytest.fixture(scope="module")
+def workflow_run(project: Path) -> dict[str, Any]:
+    """The monitor workflow's `run:` steps, run once in a fresh clone of the bare origin."""
     root = project.parent
     clone = root / "ci"
     run(root, "git", "clone", "--quiet", str(root / "origin.git"), str(clone))
@@ -254,12 +257,19 @@ def test_monitor_workflow_alerts_and_opens_a_retrain_pull_request(project: Path)
     summary = root / "summary.md"
     context = {"github.token": "test-token", "secrets.RETRAIN_TOKEN": "", "github.server_url": "https://github.example",
                "github.repository": "acme/demo", "github.run_id": "42"}
-    ran, outputs = run_workflow(clone, {"PATH": f"{folder}{os.pathsep}{env()['PATH']}", "GH_STANDIN_LOG": str(log),
-                                        "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true",
-                                        "GITHUB_REF_NAME": "main"}, context)
-    assert ran == ["Install gitml", "Fetch data and models", "Monitor (exit 0 no drift, 1 drift, 2 could not evaluate)",
-                   "Open or update the drift issue", "Open the retraining pull request"]
-    assert outputs["monitor"] == {"status": "1"}
+    path = f"{folder}{os.pathsep}{env()['PATH']}"
+    ran, outputs = run_workflow(clone, {"PATH": path, "GH_STANDIN_LOG": str(log), "GITHUB_STEP_SUMMARY": str(summary),
+                                        "GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "main"}, context)
+    return {"root": root, "clone": clone, "log": log, "summary": summary, "ran": ran, "outputs": outputs, "path": path}
+
+
+def test_monitor_workflow_alerts_and_opens_a_retrain_pull_request(project: Path, workflow_run: dict[str, Any]) -> None:
+    root, clone, log = workflow_run["root"], workflow_run["clone"], workflow_run["log"]
+    assert workflow_run["ran"] == [
+        "Install gitml", "Fetch data and models", "Monitor (exit 0 no drift, 1 drift, 2 could not evaluate)",
+        "Open or update the drift issue", "Open the retraining pull request",
+    ]
+    assert workflow_run["outputs"]["monitor"] == {"status": "1"}
 
     report = json.loads((clone / "reports" / "drift.json").read_text())
     prod = run(project, "git", "rev-list", "-n", "1", "model#prod#1").strip()
@@ -267,7 +277,9 @@ def test_monitor_workflow_alerts_and_opens_a_retrain_pull_request(project: Path)
     assert report["dataset_drift"] is True and set(report["drifted_columns"]) >= {"num_0", "num_1", "num_2", "num_3"}
     assert report["current"]["model_versions"] == {"v0.0.1": 400}
     assert "performance" not in report  # the log has no labels: they arrive separately, for retraining
-    assert "Drift report" in summary.read_text()
+    assert "Drift report" in workflow_run["summary"].read_text()
+    shown = json.loads(run(clone, "dvc", "metrics", "show", "--json", "reports/drift.json"))
+    assert "share_drifted" in json.dumps(shown)
 
     made = calls(log)
     assert [c["args"][:2] for c in made] == [["issue", "list"], ["label", "create"], ["issue", "create"],
@@ -289,7 +301,7 @@ def test_monitor_workflow_alerts_and_opens_a_retrain_pull_request(project: Path)
     assert "400 labelled rows from data/labelled" in message and "Metrics of the retrained model" in message
     changed = run(origin, "git", "diff", "--name-only", "main", branch).split()
     dataset = f"data/retrain/{branch.removeprefix('retrain/')}.parquet"
-    assert {"conf/config.yaml", f"conf/data/retrain.yaml", "params.yaml", "dvc.lock", f"{dataset}.dvc"} <= set(changed)
+    assert {"conf/config.yaml", "conf/data/retrain.yaml", "params.yaml", "dvc.lock", f"{dataset}.dvc"} <= set(changed)
     params_on_branch = yaml.safe_load(run(origin, "git", "show", f"{branch}:params.yaml"))
     assert params_on_branch["data"]["source"] == {"kind": "file", "path": dataset, "format": "parquet"}
     metrics = [json.loads(run(origin, "git", "show", f"{ref}:reports/metrics.json")) for ref in ("main", branch)]
@@ -297,6 +309,28 @@ def test_monitor_workflow_alerts_and_opens_a_retrain_pull_request(project: Path)
     md5 = yaml.safe_load(run(origin, "git", "show", f"{branch}:{dataset}.dvc"))["outs"][0]["md5"]
     assert (root / "remote" / "files" / "md5" / md5[:2] / md5[2:]).is_file(), "dvc push did not upload the data"
     assert pd.read_parquet(clone / dataset).shape == (1600, 9)
+    # The branch is taken here and on origin: the next retrain of the day gets `-2`.
+    date = branch.removeprefix("retrain/")
+    assert retrain.branch_name(clone, None, "retrain/", date) == f"{branch}-2"
+    with pytest.raises(retrain.RetrainError, match="already exists"):
+        retrain.branch_name(clone, branch, "retrain/")
+
+
+def test_a_second_retrain_replaces_the_previous_training_file(workflow_run: dict[str, Any]) -> None:
+    clone, path = workflow_run["clone"], workflow_run["path"]
+    again = subprocess.run(["gitml", "retrain"], cwd=clone, env=env(PATH=path), capture_output=True, text=True)
+    assert again.returncode == 1
+    assert "all 400 labelled rows are already in the training data" in again.stderr
+    previous = yaml.safe_load((clone / "params.yaml").read_text())["data"]["source"]["path"]
+    write(table(150, 7, 6, 2)[[*INPUTS, "target"]], clone / "data" / "labelled" / "2026-01-03.parquet")
+    run(clone, "gitml", "retrain", "--branch", "retrain/second", "--report", "missing.json", PATH=path, **GIT_ID)
+    current = yaml.safe_load((clone / "params.yaml").read_text())["data"]["source"]["path"]
+    assert current == "data/retrain/second.parquet" and not (clone / previous).exists()
+    tracked = run(clone, "git", "ls-files", "data/retrain").split()
+    assert tracked == ["data/retrain/.gitignore", "data/retrain/second.parquet.dvc"]
+    assert pd.read_parquet(clone / current).shape == (1750, 9)
+    assert run(clone, "git", "log", "-1", "--format=%s").strip() == "Retrain on new labelled data"
+    assert run(clone, "git", "status", "--porcelain", "--untracked-files=no") == ""
 
 
 def test_retrain_refuses_a_dirty_working_tree(project: Path, tmp_path: Path) -> None:

@@ -116,8 +116,9 @@ def select_data_config(config_path: Path, name: str) -> None:
     io.write_text(config_path, _DEFAULT_DATA.sub(rf"\g<1>{name}", text, count=1))
 
 
-def _branch(repo: Path, wanted: str | None, prefix: str) -> str:
-    base = wanted or f"{prefix}{dt.datetime.now(dt.UTC):%Y-%m-%d}"
+def branch_name(repo: Path, wanted: str | None, prefix: str, date: str | None = None) -> str:
+    """`wanted`, or `<prefix><UTC date>` with `-2`, `-3`... if taken here or on origin."""
+    base = wanted or f"{prefix}{date or dt.datetime.now(dt.UTC).strftime('%Y-%m-%d')}"
     remote = subprocess.run(["git", "remote"], cwd=repo, capture_output=True, text=True).stdout.split()
     for attempt in range(1, 100):
         name = base if attempt == 1 else f"{base}-{attempt}"
@@ -184,10 +185,12 @@ def run(params: Params, labels: str | None = None, report_path: str | None = Non
     contract = data.contract(params.data)
     new = labelled_rows(repo / (labels or cfg.labels), list(contract.columns), params.data.target)
     before = io.read_json(repo / params.paths.metrics) if (repo / params.paths.metrics).is_file() else None
-    name = _branch(repo, branch, cfg.branch_prefix)
+    name = branch_name(repo, branch, cfg.branch_prefix)
     dataset = f"{cfg.folder}/{name.removeprefix(cfg.branch_prefix).replace('/', '-')}.parquet"
     current = io.read_table(repo / params.paths.raw)[list(contract.columns)]
     refreshed, duplicates = combine(current, new, cfg.mode)
+    if duplicates == len(new):
+        raise RetrainError(f"{labels or cfg.labels}: all {len(new)} labelled rows are already in the training data")
 
     _run(repo, "git", "switch", "--quiet", "-c", name)
     log.info("on branch %s: writing %s (%d rows)", name, dataset, len(refreshed))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ class Table:
     """A CSV/Parquet file or folder, read column subsets at a time in record batches."""
 
     def __init__(self, path: str | Path, batch_rows: int = 65536) -> None:
+        import pyarrow as pa
         import pyarrow.dataset as ds
 
         self.path = Path(path)
@@ -44,7 +45,10 @@ class Table:
         else:
             self._dataset = ds.dataset([str(f) for f in files], format="parquet", schema=_parquet_schema(files))
         self.schema: pa.Schema = self._dataset.schema
-        self.rows: int = self._dataset.count_rows()
+        try:
+            self.rows: int = self._dataset.count_rows()
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(f"{self.path}: cannot be read: {_first_line(exc)}") from exc
 
     @property
     def columns(self) -> list[str]:
@@ -55,10 +59,12 @@ class Table:
         return type_family(self.schema.field(name).type)
 
     def batches(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
         try:
             yield from self._dataset.to_batches(columns=columns, batch_size=self.batch_rows)
-        except OSError as exc:  # pyarrow raises ArrowInvalid/ArrowIOError (OSError) for bad files
-            raise DataError(f"{self.path}: cannot be read: {str(exc).splitlines()[0]}") from exc
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(f"{self.path}: cannot be read: {_first_line(exc)}") from exc
 
 
 def type_family(arrow_type: pa.DataType) -> str:
@@ -97,19 +103,29 @@ def _files(path: Path) -> tuple[list[Path], str]:
     return candidates, formats.pop()
 
 
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _read_each(files: list[Path], read: Callable[[Path], Any], fmt: str) -> list[Any]:
+    import pyarrow as pa
+
+    results = []
+    for path in files:
+        try:
+            results.append(read(path))
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(f"{path}: cannot be read as {fmt}: {_first_line(exc)}") from exc
+    return results
+
+
 def _parquet_schema(files: list[Path]) -> pa.Schema:
     """One schema for all files, so a column added to later log files is still seen."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schemas = []
-    for path in files:
-        try:
-            schemas.append(pq.read_schema(path))
-        except (OSError, pa.ArrowException) as exc:
-            raise DataError(f"{path}: cannot be read as parquet: {str(exc).splitlines()[0]}") from exc
     try:
-        return pa.unify_schemas(schemas, promote_options="permissive")
+        return pa.unify_schemas(_read_each(files, pq.read_schema, "parquet"), promote_options="permissive")
     except (pa.ArrowException, TypeError) as exc:
         raise DataError(f"{files[0].parent}: files disagree on column types: {exc}") from exc
 
@@ -118,14 +134,8 @@ def _read_csv(files: list[Path]) -> pa.Table:
     import pyarrow as pa
     from pyarrow import csv
 
-    tables = []
-    for path in files:
-        try:
-            tables.append(csv.read_csv(path))
-        except (OSError, pa.ArrowException) as exc:
-            raise DataError(f"{path}: cannot be read as csv: {str(exc).splitlines()[0]}") from exc
     try:
-        return pa.concat_tables(tables, promote_options="permissive")
+        return pa.concat_tables(_read_each(files, csv.read_csv, "csv"), promote_options="permissive")
     except pa.ArrowException as exc:
         raise DataError(f"{files[0].parent}: CSV files disagree on column types: {exc}") from exc
 
