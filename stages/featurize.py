@@ -11,8 +11,8 @@ from gitml.config import Params
 def run(params: Params) -> None:
     frame = io.read_table(params.paths.raw)
     roles = features.input_columns(data.contract(params.data), params.data.target, params.features)
-    columns = [name for names in roles.values() for name in names] + [params.data.target]
-    train, test = features.split(frame[columns], params.data.target, params.data.task, params.features, params.seed)
+    selected = features.select(frame, roles, params.data.target, params.paths.raw)
+    train, test = features.split(selected, params.data.target, params.data.task, params.features, params.seed)
     io.write_parquet(params.paths.train, train)
     io.write_parquet(params.paths.test, test)
 

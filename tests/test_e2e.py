@@ -121,6 +121,7 @@ def test_push_and_pull_through_the_default_local_remote(project: Path) -> None:
     model = project / "models" / "model.skops"
     expected = model.read_bytes()
     run(project, "dvc", "push")
+    assert run(project, "git", "status", "--porcelain", ".dvc").stdout == "", "the local remote must be ignored"
     shutil.rmtree(project / ".dvc" / "cache")
     model.unlink()
     run(project, "dvc", "pull")

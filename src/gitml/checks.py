@@ -10,8 +10,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gitml import compose, config, data, features
+import yaml
+
+from gitml import compose, config, data, features, targets
 from gitml.errors import ConfigError
+
+ROLES = ("numeric", "categorical")
 
 
 def semantic_problems(params: config.Params) -> list[str]:
@@ -23,7 +27,7 @@ def semantic_problems(params: config.Params) -> list[str]:
         features.input_columns(contract, params.data.target, params.features)
     except ConfigError as exc:
         problems.append(str(exc))
-    for role in ("numeric", "categorical"):
+    for role in ROLES:
         try:
             features.build_steps(getattr(params.features, role), f"features.{role}", allowed)
         except ConfigError as exc:
@@ -37,6 +41,27 @@ def semantic_problems(params: config.Params) -> list[str]:
     return problems
 
 
+def _raw_target_problems(params_path: str | Path) -> list[str]:
+    """Target problems in a params file that failed the schema, so both are reported at once."""
+    try:
+        raw = yaml.safe_load(Path(params_path).read_text())
+    except (OSError, yaml.YAMLError):
+        return []
+    if not isinstance(raw, dict):
+        return []
+    project = raw.get("project") if isinstance(raw.get("project"), dict) else {}
+    allowed = project.get("allowed_targets") or config.Project().allowed_targets
+    feature_steps = raw.get("features") if isinstance(raw.get("features"), dict) else {}
+    problems = []
+    for key, spec in [("model", raw.get("model")), *((f"features.{r}", feature_steps.get(r)) for r in ROLES)]:
+        for path, target in targets.find(spec, key):
+            try:
+                targets.resolve(str(target), path, allowed)
+            except ConfigError as exc:
+                problems.append(str(exc))
+    return problems
+
+
 def inside_experiment() -> bool:
     """`dvc exp run` composes params.yaml itself, with -S overrides a plain composition lacks."""
     return bool(os.environ.get("DVC_EXP_NAME"))
@@ -47,7 +72,7 @@ def check_project(
 ) -> config.Params:
     """Validate params.yaml fully; raise one ConfigError listing every problem."""
     problems: list[str] = []
-    if fresh and Path(conf_dir).is_dir() and not inside_experiment():
+    if fresh and Path(conf_dir).is_dir() and not inside_experiment() and compose.conf_newer(params_path, conf_dir):
         try:
             compose.check_fresh(params_path, conf_dir)
         except ConfigError as exc:
@@ -55,7 +80,7 @@ def check_project(
     try:
         params = config.load(params_path)
     except ConfigError as exc:
-        raise ConfigError("\n".join([*problems, str(exc)])) from exc
+        raise ConfigError("\n".join([*problems, str(exc), *_raw_target_problems(params_path)])) from exc
     problems.extend(semantic_problems(params))
     if problems:
         raise ConfigError("\n".join(problems))

@@ -63,6 +63,20 @@ def stale_keys(params_text: str, composed_text: str) -> list[str]:
     return sorted(key for key in current.keys() | wanted.keys() if current.get(key, ...) != wanted.get(key, ...))
 
 
+def conf_newer(params: str | Path = "params.yaml", conf_dir: str | Path = "conf") -> bool:
+    """Whether a file in conf/ changed after params.yaml was last written.
+
+    params.yaml written after the last edit of conf/ was composed from it, possibly with
+    overrides (`gitml compose k=v`, `dvc exp run -S k=v`); only an edit of conf/ since
+    then can have made it stale, and that costs a stat per file to see.
+    """
+    params = Path(params)
+    if not params.is_file():
+        return True
+    written = params.stat().st_mtime
+    return any(path.stat().st_mtime > written for path in Path(conf_dir).rglob("*") if path.is_file())
+
+
 def check_fresh(params: str | Path = "params.yaml", conf_dir: str | Path = "conf") -> None:
     """Raise when params.yaml is not the composition of conf/, naming the keys that differ."""
     params = Path(params)

@@ -48,6 +48,8 @@ class Paths(Section):
     predictions: str = "reports/predictions.parquet"
     plots: str = "reports/plots"
     importance: str = "reports/importance.json"
+    card: str = "models/card.md"
+    card_html: str = "models/card.html"
     drift: str = "reports/drift.json"
     drift_html: str = "reports/drift.html"
 
@@ -139,6 +141,45 @@ class Evaluate(Section):
     importance: Importance = Importance()
     #: Curves (ROC, precision-recall) are thinned to at most this many points.
     curve_points: Annotated[int, Field(ge=10)] = 200
+
+
+_REGISTRY_NAME = r"^[a-zA-Z0-9](?:[a-zA-Z0-9_/-]*[a-zA-Z0-9])?$"
+
+
+class Registry(Section):
+    """The git-tag model registry: what is registered, which stages exist, what a version records."""
+
+    #: The artifact name in tags (`NAME@vX.Y.Z`); dvc.yaml's `artifacts:` must declare it.
+    artifact: Annotated[str, Field(pattern=_REGISTRY_NAME)] = "model"
+    #: Stages a version may be promoted to, in promotion order.
+    stages: Annotated[list[Annotated[str, Field(pattern=_REGISTRY_NAME)]], Field(min_length=1)] = ["staging", "prod"]
+    #: Metrics recorded in the version tag and shown by `gitml models`; empty means every top-level number.
+    headline_metrics: list[str] = []
+    #: Where the gate writes its report; `register` refuses a commit whose gate verdict is not pass.
+    gate_report: str = "reports/gate.json"
+    #: Refuse to register or promote a commit the gate has not judged.
+    require_gate: bool = False
+
+    @field_validator("stages")
+    @classmethod
+    def _distinct_stages(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("stage names must be distinct")
+        if "latest" in value:
+            raise ValueError("'latest' names the newest version, so it cannot be a stage")
+        return value
+
+
+class Card(Section):
+    """What the model card says that the pipeline cannot know: who owns the model and what it is for."""
+
+    owner: str = "unassigned"
+    contact: str | None = None
+    intended_use: str = "Not declared: set card.intended_use in conf/card/."
+    out_of_scope: list[str] = []
+    limitations: list[str] = []
+    #: Features listed with their importance in the card (the most important first).
+    top_features: Annotated[int, Field(gt=0)] = 15
 
 
 Significance = Literal["ks", "chi2"]
@@ -267,6 +308,8 @@ class Params(Section):
     #: The estimator: a Hydra `_target_` spec naming any scikit-learn compatible class.
     model: dict[str, Any]
     evaluate: Evaluate = Evaluate()
+    registry: Registry = Registry()
+    card: Card = Card()
     monitor: Monitor = Monitor()
 
     @field_validator("model")
@@ -277,8 +320,29 @@ class Params(Section):
         return value
 
 
-def _format_error(source: str, error: dict[str, Any]) -> str:
-    loc = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-"))
+def _key_path(raw: Any, loc: tuple[Any, ...]) -> str:
+    """The error's location as keys a user can find in the file.
+
+    pydantic puts union tags (e.g. `sklearn`) and validator names into `loc`; they are
+    not keys of params.yaml, so walk the input and keep only what is there (plus the
+    last part, which names a missing or unknown key).
+    """
+    parts: list[str] = []
+    node = raw
+    for index, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            parts.append(str(part))
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            parts.append(f"[{part}]")
+            node = node[part]
+        elif index == len(loc) - 1:
+            parts.append(str(part))
+    return ".".join(parts).replace(".[", "[")
+
+
+def _format_error(source: str, error: dict[str, Any], raw: Any) -> str:
+    loc = _key_path(raw, error["loc"])
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         message = "unknown key (check its spelling)"
@@ -294,7 +358,7 @@ def validate(raw: Any, source: str = "params.yaml") -> Params:
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:
-        lines = [_format_error(source, error) for error in exc.errors()]
+        lines = [_format_error(source, error, raw) for error in exc.errors()]
         raise ConfigError("\n".join(lines)) from exc
 
 

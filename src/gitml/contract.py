@@ -17,15 +17,21 @@ if TYPE_CHECKING:
 _EXAMPLES = 5
 
 
+def _all_of(series: pd.Series, kind: type | tuple[type, ...]) -> bool:
+    """For object columns (e.g. bools with nulls from CSV): every non-null value is a `kind`."""
+    return series.dtype == object and bool(series.dropna().map(lambda v: isinstance(v, kind)).all())
+
+
 def _dtype_ok(series: pd.Series, dtype: str) -> bool:
+    import numpy as np
     import pandas as pd
     from pandas.api import types
 
     values = series.dropna()
     if dtype == "bool":
-        return types.is_bool_dtype(series) or values.isin([True, False]).all()
+        return types.is_bool_dtype(series) or _all_of(series, (bool, np.bool_))
     if dtype == "str":
-        return types.is_string_dtype(series) or isinstance(series.dtype, pd.CategoricalDtype)
+        return types.is_string_dtype(series) or isinstance(series.dtype, pd.CategoricalDtype) or _all_of(series, str)
     if types.is_bool_dtype(series) or not types.is_numeric_dtype(series):
         return False
     if dtype == "int":
@@ -105,6 +111,7 @@ def summary(report: dict[str, Any]) -> str:
 
 def infer(frame: pd.DataFrame, target: str, task: str, max_categories: int = 50) -> dict[str, Any]:
     """A starting contract for `frame`, to be reviewed and committed under conf/data/."""
+    import numpy as np
     from pandas.api import types
 
     columns: dict[str, Any] = {}
@@ -112,7 +119,7 @@ def infer(frame: pd.DataFrame, target: str, task: str, max_categories: int = 50)
         series = frame[name]
         nulls = float(series.isna().mean())
         spec: dict[str, Any]
-        if types.is_bool_dtype(series):
+        if types.is_bool_dtype(series) or (series.notna().any() and _all_of(series, (bool, np.bool_))):
             spec = {"dtype": "bool", "role": "categorical", "categories": [False, True]}
         elif types.is_numeric_dtype(series) and not (name == target and task == "classification"):
             is_int = types.is_integer_dtype(series)

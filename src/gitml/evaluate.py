@@ -23,6 +23,9 @@ def predictions(model: Any, test: pd.DataFrame, target: str, task: str) -> pd.Da
     if target not in test.columns:
         raise DataError(f"test data: target column {target!r} is missing")
     inputs = test.drop(columns=[target])
+    missing = [name for name in getattr(model, "feature_names_in_", []) if name not in inputs.columns]
+    if missing:
+        raise DataError(f"test data: input columns the model needs are missing: {missing}")
     frame = pd.DataFrame({"y_true": test[target].to_numpy(), "y_pred": model.predict(inputs)})
     if task == "classification" and hasattr(model, "predict_proba"):
         proba = model.predict_proba(inputs)
@@ -41,6 +44,7 @@ def probabilities(frame: pd.DataFrame) -> tuple[list[str], np.ndarray | None]:
 
 def metrics(frame: pd.DataFrame, task: str) -> dict[str, float]:
     """The headline metrics for the task, computed from a predictions frame."""
+    import pandas as pd
     from sklearn import metrics as m
 
     y_true, y_pred = frame["y_true"].to_numpy(), frame["y_pred"].to_numpy()
@@ -62,9 +66,15 @@ def metrics(frame: pd.DataFrame, task: str) -> dict[str, float]:
         "recall": float(m.recall_score(y_true_s, y_pred_s, average=average, pos_label=pos, zero_division=0)),
     }
     if proba is not None and len(set(y_true_s)) > 1:
+        # Probability columns follow the model's class order, which for numeric labels
+        # is not the order of their strings: score against column positions.
+        codes = pd.Categorical(y_true_s, categories=labels).codes
+        positions = list(range(len(labels)))
         score = proba[:, 1] if binary else proba
-        result["roc_auc"] = float(m.roc_auc_score(y_true_s, score, multi_class="ovr", labels=labels))
-        result["log_loss"] = float(m.log_loss(y_true_s, proba, labels=labels))
+        truth = codes == 1 if binary else codes
+        labels_arg = None if binary else positions
+        result["roc_auc"] = float(m.roc_auc_score(truth, score, multi_class="ovr", labels=labels_arg))
+        result["log_loss"] = float(m.log_loss(codes, proba, labels=positions))
     return result
 
 

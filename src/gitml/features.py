@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitml import targets
 from gitml.config import Contract, Features
-from gitml.errors import ConfigError
+from gitml.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,6 +28,15 @@ def input_columns(contract: Contract, target: str, features: Features) -> dict[s
         if name != target and name not in features.drop:
             roles[spec.role].append(name)
     return roles
+
+
+def select(frame: pd.DataFrame, columns: dict[str, list[str]], target: str, source: str) -> pd.DataFrame:
+    """The input columns and the target, failing with the missing names rather than a KeyError."""
+    wanted = [name for names in columns.values() for name in names] + [target]
+    missing = [name for name in wanted if name not in frame.columns]
+    if missing:
+        raise DataError(f"{source}: columns missing: {missing} (the validate stage checks the contract)")
+    return frame[wanted]
 
 
 def split(

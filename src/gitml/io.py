@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+#: Outputs are ordinary files, readable by the team and by CI.
+FILE_MODE = 0o644
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it into place only on success."""
@@ -28,6 +32,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    os.chmod(tmp, FILE_MODE)  # mkstemp's 0600 would make outputs private to their writer
     try:
         yield Path(tmp)
         os.replace(tmp, path)

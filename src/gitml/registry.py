@@ -1,32 +1,42 @@
 """The model registry's read side: GTO-convention git tags, read in one git call.
 
 Versions are annotated tags `NAME@vX.Y.Z`; stage assignments are `NAME#STAGE#N`
-pointing at the version's commit (the highest N of a stage is the current one);
-`NAME@vX.Y.Z!#N` deregisters a version and `NAME#STAGE!#N` unassigns a stage.
-This is the convention of GTO, so DVC-ecosystem tools read the same registry. GTO
-itself reads every tag object one by one and slows down with many tags; here a single
-`git for-each-ref` over the managed patterns reads them all.
+pointing at the version's commit, N counting the artifact's events; `NAME@vX.Y.Z!#N`
+deregisters a version and `NAME#STAGE!#N` unassigns a stage. This is the convention of
+GTO, so DVC-ecosystem tools read the same registry. GTO itself reads every tag object
+one by one and slows down with many tags; here a single `git for-each-ref` over the
+managed patterns reads them all, message bodies included, because gitml records what
+`gitml models` shows (gate verdict, headline metrics) as trailers in the tag message.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from gitml.errors import GitmlError
 
-_NAME = r"[a-z0-9]([a-z0-9-/]*[a-z0-9])?"
+#: GTO's artifact and stage name pattern.
+NAME_PATTERN = r"[a-zA-Z0-9](?:[a-zA-Z0-9_/-]*[a-zA-Z0-9])?"
+VERSION_PATTERN = r"v\d+\.\d+\.\d+"
 _TAG = re.compile(
-    rf"^(?P<artifact>{_NAME})(?:"
-    r"@(?P<version>v\d+\.\d+\.\d+)(?P<dereg>!#(?P<dnum>\d+))?"
-    r"|#(?P<stage>[a-z][a-z0-9-]*)(?P<unassign>!)?#(?P<number>\d+)"
+    rf"^(?P<artifact>{NAME_PATTERN})(?:"
+    rf"@(?P<version>{VERSION_PATTERN})(?P<dereg>!#(?P<dnum>\d+))?"
+    rf"|#(?P<stage>{NAME_PATTERN})(?P<unassign>!)?#(?P<number>\d+)"
     r")$"
 )
-_FIELDS = ("%(refname:strip=2)", "%(*objectname)", "%(objectname)", "%(creatordate:iso-strict)",
-           "%(taggername) %(taggeremail)", "%(contents:subject)")
-_SEP = "\x1f"
+VERSION_RE = re.compile(rf"^{VERSION_PATTERN}$")
+_FIELDS = ("%(refname:strip=2)", "%(objecttype)", "%(*objectname)", "%(creatordate:iso-strict)",
+           "%(taggername) %(taggeremail)", "%(contents:subject)", "%(contents:body)")
+_SEP, _END = "\x1f", "\x1e"
+#: Trailer keys gitml writes into version and assignment tag messages.
+GATE, METRICS, FORCED, MODEL_HASH = "gitml-gate", "gitml-metrics", "gitml-forced", "gitml-model-md5"
+_TRAILER = re.compile(r"^(gitml-[a-z0-9-]+): ?(.*)$")
 
 
 class RegistryError(GitmlError):
@@ -47,11 +57,12 @@ class Tag:
     stage: str | None = None
     number: int = 0
     removal: bool = False
+    trailers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class Version:
-    """A registered version and the stages currently assigned to it."""
+    """A registered version, the stages currently assigned to it, and what its tag records."""
 
     artifact: str
     version: str
@@ -59,7 +70,26 @@ class Version:
     date: str
     tagger: str
     message: str
+    tag: str = ""
     stages: list[str] = field(default_factory=list)
+    trailers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def gate(self) -> str:
+        """The gate verdict recorded at registration: pass, fail, error, or none (no report)."""
+        return self.trailers.get(GATE, "none")
+
+    @property
+    def forced(self) -> str | None:
+        return self.trailers.get(FORCED)
+
+    @cached_property
+    def metrics(self) -> dict[str, Any]:
+        try:
+            value = json.loads(self.trailers.get(METRICS, "{}"))
+        except json.JSONDecodeError:
+            return {}
+        return value if isinstance(value, dict) else {}
 
 
 def parse(name: str) -> dict[str, str | None] | None:
@@ -68,34 +98,53 @@ def parse(name: str) -> dict[str, str | None] | None:
     return match.groupdict() if match else None
 
 
-def git(repo: str | Path, *args: str) -> str:
-    result = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
+def trailers(body: str) -> dict[str, str]:
+    """The `gitml-*: value` lines of a tag message body."""
+    found = {}
+    for line in body.splitlines():
+        match = _TRAILER.match(line.strip())
+        if match:
+            found[match[1]] = match[2].strip()
+    return found
+
+
+def git(repo: str | Path, *args: str, stdin: str | None = None) -> str:
+    """Run git in `repo`; a failure is a RegistryError naming the command and git's reason."""
+    result = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, input=stdin)
     if result.returncode:
-        raise RegistryError(f"git {' '.join(args)}: {result.stderr.strip() or result.returncode}")
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
+        reason = (fatal or lines or [f"exit {result.returncode}"])[-1]
+        raise RegistryError(f"git {args[0]}: {reason}")
     return result.stdout
 
 
 def read_tags(repo: str | Path = ".", artifact: str | None = None) -> list[Tag]:
-    """Every registry tag (of one artifact, if given), in one `git for-each-ref` call."""
-    prefix = artifact or "*"
+    """Every annotated registry tag (of one artifact, if given), in one `git for-each-ref` call."""
+    # `**/` also reaches names with a slash (GTO allows `dir/name`).
+    prefix = artifact or "**/*"
     patterns = [f"refs/tags/{prefix}@v*", f"refs/tags/{prefix}#*"]
-    out = git(repo, "for-each-ref", f"--format={_SEP.join(_FIELDS)}", *patterns)
+    out = git(repo, "for-each-ref", f"--format={_SEP.join(_FIELDS)}{_END}", *patterns)
     tags = []
-    for line in out.splitlines():
-        name, peeled, obj, date, tagger, subject = line.split(_SEP)
+    for record in out.split(f"{_END}\n"):
+        if not record:
+            continue
+        name, kind, peeled, date, tagger, subject, body = record.split(_SEP)
         parts = parse(name)
-        if parts is None or (artifact and parts["artifact"] != artifact):
+        # GTO ignores lightweight tags; so does gitml.
+        if parts is None or kind != "tag" or (artifact and parts["artifact"] != artifact):
             continue
         tags.append(Tag(
-            name=name, artifact=parts["artifact"], commit=peeled or obj, date=date, tagger=tagger.strip(),
+            name=name, artifact=parts["artifact"], commit=peeled, date=date, tagger=tagger.strip(),
             message=subject, version=parts["version"], stage=parts["stage"],
             number=int(parts["number"] or parts["dnum"] or 0),
-            removal=bool(parts["dereg"] or parts["unassign"]),
+            removal=bool(parts["dereg"] or parts["unassign"]), trailers=trailers(body),
         ))
     return tags
 
 
-def _version_key(version: str) -> tuple[int, ...]:
+def version_key(version: str) -> tuple[int, ...]:
+    """A sort key that orders `vX.Y.Z` numerically."""
     return tuple(int(part) for part in version[1:].split("."))
 
 
@@ -106,28 +155,63 @@ def versions(tags: list[Tag]) -> dict[str, list[Version]]:
     for tag in tags:
         if tag.version and not tag.removal and (tag.artifact, tag.version) not in removed:
             found.setdefault(tag.artifact, {})[tag.version] = Version(
-                tag.artifact, tag.version, tag.commit, tag.date, tag.tagger, tag.message
+                tag.artifact, tag.version, tag.commit, tag.date, tag.tagger, tag.message, tag.name,
+                trailers=tag.trailers,
             )
-    for (artifact, stage), latest in _current_assignments(tags).items():
+    for (artifact, stage), commit in current_stages(tags).items():
         for version in found.get(artifact, {}).values():
-            if version.commit == latest.commit and not latest.removal:
+            if version.commit == commit:
                 version.stages.append(stage)
                 break
     return {
-        artifact: sorted(by_version.values(), key=lambda v: _version_key(v.version), reverse=True)
+        artifact: sorted(by_version.values(), key=lambda v: version_key(v.version), reverse=True)
         for artifact, by_version in sorted(found.items())
     }
 
 
-def _current_assignments(tags: list[Tag]) -> dict[tuple[str, str], Tag]:
-    """The latest assignment (or unassignment) tag per (artifact, stage)."""
-    latest: dict[tuple[str, str], Tag] = {}
+def current_stages(tags: list[Tag]) -> dict[tuple[str, str], str]:
+    """The commit each (artifact, stage) points at now.
+
+    As in GTO: an assignment stays active until that commit is unassigned from the
+    stage, and the most recent active assignment holds the stage (event order is the
+    tag's counter N, which every assignment and unassignment of an artifact increments).
+    """
+    last: dict[tuple[str, str, str], Tag] = {}
     for tag in tags:
         if tag.stage:
-            key = (tag.artifact, tag.stage)
-            if key not in latest or tag.number > latest[key].number:
-                latest[key] = tag
-    return latest
+            key = (tag.artifact, tag.stage, tag.commit)
+            if key not in last or tag.number > last[key].number:
+                last[key] = tag
+    holder: dict[tuple[str, str], Tag] = {}
+    for (artifact, stage, _), tag in last.items():
+        if not tag.removal and ((artifact, stage) not in holder or tag.number > holder[(artifact, stage)].number):
+            holder[(artifact, stage)] = tag
+    return {key: tag.commit for key, tag in holder.items()}
+
+
+def next_number(tags: list[Tag], artifact: str) -> int:
+    """The counter N for the artifact's next event tag (GTO: one more than any so far)."""
+    return 1 + max((t.number for t in tags if t.artifact == artifact), default=0)
+
+
+def find(artifact: str, repo: str | Path = ".", *, version: str | None = None,
+         stage: str | None = None, tags: list[Tag] | None = None) -> Version:
+    """One version of `artifact`: by `version` (vX.Y.Z or `latest`), by `stage`, or the latest."""
+    found = versions(tags if tags is not None else read_tags(repo, artifact)).get(artifact)
+    if not found:
+        raise RegistryError(f"unknown model {artifact!r}: it has no registered versions (run `gitml register`)")
+    if stage is not None:
+        for candidate in found:
+            if stage in candidate.stages:
+                return candidate
+        raise RegistryError(f"{artifact}: no version is in stage {stage!r}")
+    if version in (None, "latest"):
+        return found[0]
+    for candidate in found:
+        if candidate.version == version:
+            return candidate
+    known = ", ".join(v.version for v in found[:5]) + (", ..." if len(found) > 5 else "")
+    raise RegistryError(f"{artifact}: unknown version {version!r} (registered: {known})")
 
 
 def in_stage(artifact: str, stage: str, repo: str | Path = ".") -> Version | None:

@@ -74,6 +74,8 @@ def init(directory: str | Path, name: str | None = None) -> Path:
     _run(directory, "git", "init", "--quiet", "--initial-branch=main")
     _run(directory, "dvc", "init", "--quiet", "--force")
     shutil.copy2(root / ".dvc" / "config", directory / ".dvc" / "config")
+    with (directory / ".dvc" / ".gitignore").open("a") as ignore_file:
+        ignore_file.write("/storage\n")  # the default local remote lives there
     _run(directory, "git", "add", "--all")
     try:
         _run(directory, "git", "commit", "--quiet", "-m", f"Create {name} with gitml init")

@@ -14,16 +14,16 @@ from typing import Any
 from gitml.errors import ConfigError
 
 
-def _targets(spec: Any, key: str) -> Iterator[tuple[str, str]]:
+def find(spec: Any, key: str) -> Iterator[tuple[str, str]]:
     """Every (key path, target) in a spec, nested ones included."""
     if isinstance(spec, dict):
         if "_target_" in spec:
             yield key, spec["_target_"]
         for name, value in spec.items():
-            yield from _targets(value, f"{key}.{name}")
+            yield from find(value, f"{key}.{name}")
     elif isinstance(spec, list):
         for index, value in enumerate(spec):
-            yield from _targets(value, f"{key}[{index}]")
+            yield from find(value, f"{key}[{index}]")
 
 
 def resolve(target: str, key: str, allowed: Iterable[str]) -> type:
@@ -49,7 +49,7 @@ def instantiate(spec: dict[str, Any], key: str, allowed: Iterable[str]) -> Any:
     from hydra.utils import instantiate as hydra_instantiate
 
     allowed = list(allowed)
-    for path, target in _targets(spec, key):
+    for path, target in find(spec, key):
         resolve(target, path, allowed)
     try:
         return hydra_instantiate(spec, _convert_="all")

@@ -1,0 +1,127 @@
+"""Shared fixtures: valid params built from the repository's own composition, small data, temp projects.
+
+Every fixture that writes works in `tmp_path` and chdirs there, so stage paths (which are
+relative, from params) land in the test's own folder and never in the repository.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+# `stages/` is a top-level package of the repository, not of the installed library.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from gitml import config, data  # noqa: E402
+
+_REPO_PARAMS: dict[str, Any] = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+
+#: A synthetic source small enough that the whole pipeline runs in about a second.
+SMALL_SOURCE = {"kind": "synthetic", "n_rows": 160, "n_numeric": 3, "n_categorical": 2, "n_classes": 2, "noise": 0.3}
+
+
+def set_key(raw: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
+    """Set `a.b.c` in a nested mapping (creating levels as needed); returns the mapping."""
+    *parents, leaf = dotted.split(".")
+    node = raw
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+    return raw
+
+
+def changed(raw: dict[str, Any], changes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A deep copy of `raw` with dotted-key `changes` applied."""
+    result = copy.deepcopy(raw)
+    for dotted, value in (changes or {}).items():
+        set_key(result, dotted, value)
+    return result
+
+
+def temp_files(root: Path) -> list[Path]:
+    """Temporary files an atomic write would leave behind if it failed to clean up."""
+    return sorted(path for path in Path(root).rglob("*") if path.is_file() and path.name.endswith(".tmp"))
+
+
+def snapshot(paths: Iterable[Path]) -> dict[Path, bytes]:
+    """The exact bytes of each file, to prove a failing run left them alone."""
+    return {Path(path): Path(path).read_bytes() for path in paths}
+
+
+@pytest.fixture
+def repo_params() -> dict[str, Any]:
+    """The repository's committed params.yaml as a dict (a fresh copy per test)."""
+    return copy.deepcopy(_REPO_PARAMS)
+
+
+@pytest.fixture
+def small_raw(repo_params: dict[str, Any]) -> dict[str, Any]:
+    """Valid params for a small synthetic classification run with a fast model."""
+    return changed(
+        repo_params,
+        {
+            "data": {"source": dict(SMALL_SOURCE), "task": "classification", "target": "target"},
+            "model.n_estimators": 10,
+            "evaluate.importance.n_repeats": 2,
+            "evaluate.curve_points": 20,
+        },
+    )
+
+
+@pytest.fixture
+def make_params(small_raw: dict[str, Any]) -> Callable[..., config.Params]:
+    """Validated Params from `small_raw` with dotted-key changes, e.g. {"data.task": "regression"}."""
+
+    def make(changes: dict[str, Any] | None = None, raw: dict[str, Any] | None = None) -> config.Params:
+        return config.validate(changed(small_raw if raw is None else raw, changes))
+
+    return make
+
+
+@pytest.fixture
+def small_params(make_params: Callable[..., config.Params]) -> config.Params:
+    return make_params()
+
+
+@pytest.fixture
+def small_frame(small_params: config.Params):
+    """The synthetic data `small_params` describes."""
+    return data.load(small_params.data, small_params.seed)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`tmp_path`, made the current directory."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def write_params(workdir: Path, small_raw: dict[str, Any]) -> Callable[..., Path]:
+    """Write params (default `small_raw`, with dotted-key changes) into the temp dir; returns the path."""
+
+    def write(
+        changes: dict[str, Any] | None = None, raw: dict[str, Any] | None = None, name: str = "params.yaml"
+    ) -> Path:
+        path = workdir / name
+        path.write_text(yaml.safe_dump(changed(small_raw if raw is None else raw, changes), sort_keys=False))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def project(workdir: Path) -> Path:
+    """A temp copy of the repository's conf/ and committed params.yaml, as the current directory."""
+    shutil.copytree(ROOT / "conf", workdir / "conf")
+    shutil.copy2(ROOT / "params.yaml", workdir / "params.yaml")
+    return workdir
