@@ -17,7 +17,7 @@ import pytest
 import yaml
 from monitor_data import params, table, write
 
-from gitml import modelio, retrain
+from gitml import config, modelio, retrain
 from gitml.errors import ConfigError, DataError
 from gitml.monitor import alert
 
@@ -193,8 +193,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run(path, "dvc", "repro")
     run(path, "git", "add", "--all")
     run(path, "git", "commit", "-qm", "first model", **GIT_ID)
-    run(path, "git", "tag", "-a", "model@v0.0.1", "-m", "v0.0.1", **GIT_ID)
-    run(path, "git", "tag", "-a", "model#prod#1", "-m", "prod", **GIT_ID)
+    run(path, "gitml", "register", "--version", "v0.0.1", **GIT_ID)
+    run(path, "gitml", "promote", "model", "v0.0.1", "--stage", "prod", **GIT_ID)
     _serve_and_log(path)
     run(path, "dvc", "add", "data/inference", "data/labelled")
     run(path, "git", "add", "--all")
@@ -272,8 +272,9 @@ def test_monitor_workflow_alerts_and_opens_a_retrain_pull_request(project: Path,
     assert workflow_run["outputs"]["monitor"] == {"status": "1"}
 
     report = json.loads((clone / "reports" / "drift.json").read_text())
-    prod = run(project, "git", "rev-list", "-n", "1", "model#prod#1").strip()
-    assert report["reference"] == {"source": "prod", "commit": prod, "path": "data/features/train.parquet", "rows": 960}
+    prod = run(project, "git", "rev-list", "-n", "1", "model@v0.0.1").strip()
+    assert report["reference"] == {"source": "prod", "version": "v0.0.1", "commit": prod,
+                                   "path": "data/features/train.parquet", "rows": 960}
     assert report["dataset_drift"] is True and set(report["drifted_columns"]) >= {"num_0", "num_1", "num_2", "num_3"}
     assert report["current"]["model_versions"] == {"v0.0.1": 400}
     assert "performance" not in report  # the log has no labels: they arrive separately, for retraining
@@ -316,21 +317,28 @@ def test_monitor_workflow_alerts_and_opens_a_retrain_pull_request(project: Path,
         retrain.branch_name(clone, branch, "retrain/")
 
 
-def test_a_second_retrain_replaces_the_previous_training_file(workflow_run: dict[str, Any]) -> None:
+def test_a_second_retrain_replaces_the_previous_training_file(workflow_run: dict[str, Any],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     clone, path = workflow_run["clone"], workflow_run["path"]
+    monkeypatch.setenv("PATH", path)
     again = subprocess.run(["gitml", "retrain"], cwd=clone, env=env(PATH=path), capture_output=True, text=True)
     assert again.returncode == 1
     assert "all 400 labelled rows are already in the training data" in again.stderr
-    previous = yaml.safe_load((clone / "params.yaml").read_text())["data"]["source"]["path"]
-    write(table(150, 7, 6, 2)[[*INPUTS, "target"]], clone / "data" / "labelled" / "2026-01-03.parquet")
-    run(clone, "gitml", "retrain", "--branch", "retrain/second", "--report", "missing.json", PATH=path, **GIT_ID)
-    current = yaml.safe_load((clone / "params.yaml").read_text())["data"]["source"]["path"]
-    assert current == "data/retrain/second.parquet" and not (clone / previous).exists()
-    tracked = run(clone, "git", "ls-files", "data/retrain").split()
-    assert tracked == ["data/retrain/.gitignore", "data/retrain/second.parquet.dvc"]
-    assert pd.read_parquet(clone / current).shape == (1750, 9)
-    assert run(clone, "git", "log", "-1", "--format=%s").strip() == "Retrain on new labelled data"
     assert run(clone, "git", "status", "--porcelain", "--untracked-files=no") == ""
+    p = config.load(clone / "params.yaml")
+    previous = p.data.source.path
+    labels = write(table(150, 7, 6, 2)[[*INPUTS, "target"]], clone / "new-labels" / "batch.parquet")
+    new = retrain.labelled_rows(labels, INPUTS + ["target"], "target")
+    refreshed, note = retrain.training_data(p, new, "new-labels", clone)
+    assert len(refreshed) == 1750 and note.endswith("+ 150 labelled rows from new-labels")
+    run(clone, "git", "switch", "-q", "-c", "retrain/second")
+    retrain.write_training_data(p, refreshed, "data/retrain/second.parquet", note, clone)
+    assert config.load(clone / "params.yaml").data.source.path == "data/retrain/second.parquet"
+    assert not (clone / previous).exists() and not (clone / f"{previous}.dvc").exists()
+    staged = run(clone, "git", "status", "--porcelain", "data/retrain").splitlines()
+    assert sorted(staged) == sorted([f"D  {previous}.dvc", "A  data/retrain/second.parquet.dvc",
+                                     "M  data/retrain/.gitignore"])
+    assert pd.read_parquet(clone / "data/retrain/second.parquet").shape == (1750, 9)
 
 
 def test_retrain_refuses_a_dirty_working_tree(project: Path, tmp_path: Path) -> None:

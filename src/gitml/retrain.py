@@ -172,6 +172,41 @@ def _base(repo: Path) -> str:
     return name
 
 
+def _optional_json(path: Path) -> Any:
+    return io.read_json(path) if path.is_file() else None
+
+
+def training_data(params: Params, new: pd.DataFrame, source: str, repo: Path) -> tuple[pd.DataFrame, str]:
+    """The refreshed training data and a note of what it holds; refuses when nothing is new."""
+    cfg = params.monitor.retrain
+    current = io.read_table(repo / params.paths.raw)[list(data.contract(params.data).columns)]
+    refreshed, duplicates = combine(current, new, cfg.mode)
+    if duplicates == len(new):
+        raise RetrainError(f"{source}: all {len(new)} labelled rows are already in the training data")
+    note = (f"{params.paths.raw} ({len(current)} rows) + " if cfg.mode == "append" else "") + \
+        f"{len(new) - duplicates} labelled rows from {source}" + \
+        (f" ({duplicates} duplicates dropped)" if duplicates else "")
+    return refreshed, note
+
+
+def write_training_data(params: Params, refreshed: pd.DataFrame, dataset: str, note: str, repo: Path) -> None:
+    """`dataset` as a DVC-tracked file that replaces the previous retrain file, the data config
+    reading it selected in conf/, params.yaml recomposed; the new files staged in git."""
+    cfg = params.monitor.retrain
+    log.info("writing %s (%d rows)", dataset, len(refreshed))
+    previous = params.data.source
+    if isinstance(previous, FileSource) and previous.path.startswith(f"{cfg.folder}/") and previous.path != dataset \
+            and (repo / f"{previous.path}.dvc").is_file():
+        _run(repo, "dvc", "remove", "--outs", f"{previous.path}.dvc")
+    io.write_parquet(repo / dataset, refreshed)
+    _run(repo, "dvc", "add", "--quiet", dataset)
+    config_file = repo / "conf" / "data" / f"{cfg.config_name}.yaml"
+    io.write_text(config_file, data_config(params, dataset, f"{dataset} = {note}"))
+    select_data_config(repo / "conf" / "config.yaml", cfg.config_name)
+    compose.write(repo / "params.yaml", repo / "conf")
+    _run(repo, "git", "add", "--all", "--", str(Path(dataset).parent), str(config_file.relative_to(repo)))
+
+
 def run(params: Params, labels: str | None = None, report_path: str | None = None, branch: str | None = None,
         push: bool = False, open_pr: bool = False, repo: str | Path = ".") -> Result:
     """Refresh the training data, rerun the pipeline on a new branch, commit; push and open a PR if asked."""
@@ -181,42 +216,23 @@ def run(params: Params, labels: str | None = None, report_path: str | None = Non
         raise RetrainError("the working tree has uncommitted changes; commit or stash them first")
     base = _base(repo)
     report_path = report_path or params.paths.drift
-    report = io.read_json(repo / report_path) if (repo / report_path).is_file() else None
-    contract = data.contract(params.data)
-    new = labelled_rows(repo / (labels or cfg.labels), list(contract.columns), params.data.target)
-    before = io.read_json(repo / params.paths.metrics) if (repo / params.paths.metrics).is_file() else None
+    report = _optional_json(repo / report_path)
+    source = labels or cfg.labels
+    new = labelled_rows(repo / source, list(data.contract(params.data).columns), params.data.target)
+    refreshed, note = training_data(params, new, source, repo)
+    before = _optional_json(repo / params.paths.metrics)
     name = branch_name(repo, branch, cfg.branch_prefix)
     dataset = f"{cfg.folder}/{name.removeprefix(cfg.branch_prefix).replace('/', '-')}.parquet"
-    current = io.read_table(repo / params.paths.raw)[list(contract.columns)]
-    refreshed, duplicates = combine(current, new, cfg.mode)
-    if duplicates == len(new):
-        raise RetrainError(f"{labels or cfg.labels}: all {len(new)} labelled rows are already in the training data")
 
     _run(repo, "git", "switch", "--quiet", "-c", name)
-    log.info("on branch %s: writing %s (%d rows)", name, dataset, len(refreshed))
-    previous = params.data.source
-    if isinstance(previous, FileSource) and previous.path.startswith(f"{cfg.folder}/") and previous.path != dataset \
-            and (repo / f"{previous.path}.dvc").is_file():
-        _run(repo, "dvc", "remove", "--outs", f"{previous.path}.dvc")
-    io.write_parquet(repo / dataset, refreshed)
-    _run(repo, "dvc", "add", "--quiet", dataset)
-    source_note = (f"{params.paths.raw} ({len(current)} rows) + " if cfg.mode == "append" else "") + \
-        f"{len(new) - duplicates} labelled rows from {labels or cfg.labels}" + \
-        (f" ({duplicates} duplicates dropped)" if duplicates else "")
-    config_file = repo / "conf" / "data" / f"{cfg.config_name}.yaml"
-    io.write_text(config_file, data_config(params, dataset, f"{dataset} = {source_note}"))
-    select_data_config(repo / "conf" / "config.yaml", cfg.config_name)
-    compose.write(repo / "params.yaml", repo / "conf")
+    write_training_data(params, refreshed, dataset, note, repo)
     log.info("running dvc repro on %s", name)
     _run(repo, "dvc", "repro", stream=True)
 
-    after = io.read_json(repo / params.paths.metrics) if (repo / params.paths.metrics).is_file() else None
     subject, cited = _summary(report, report_path)
-    message = "\n".join([subject, "", *cited, "", f"Training data: {dataset} = {source_note}.", "",
-                         *_metrics_lines(before, after)])
-    gitignore = str(Path(dataset).parent / ".gitignore")
+    message = "\n".join([subject, "", *cited, "", f"Training data: {dataset} = {note}.", "",
+                         *_metrics_lines(before, _optional_json(repo / params.paths.metrics))])
     _run(repo, "git", "add", "--update")
-    _run(repo, "git", "add", f"{dataset}.dvc", gitignore, str(config_file.relative_to(repo)))
     _run(repo, "git", "commit", "--quiet", "-m", message)
     commit = _run(repo, "git", "rev-parse", "HEAD").strip()
     url = None

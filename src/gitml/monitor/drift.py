@@ -31,12 +31,9 @@ def run(params: Params, current: str | None = None, reference: str | None = None
     if reference is not None:
         params = params.model_copy(update={"monitor": params.monitor.model_copy(update={"reference": reference})})
     ref = sources.resolve_reference(params)
-    try:
-        cur = sources.Table(current or params.monitor.current, params.monitor.read.batch_rows)
-        log.info("reference %s: %d rows; current %s: %d rows", ref.table.path, ref.table.rows, cur.path, cur.rows)
-        return compare(ref, cur, params.monitor)
-    finally:
-        ref.close()
+    cur = sources.Table(current or params.monitor.current, params.monitor.read.batch_rows)
+    log.info("reference %s: %d rows; current %s: %d rows", ref.table.path, ref.table.rows, cur.path, cur.rows)
+    return compare(ref, cur, params.monitor)
 
 
 def compare(ref: sources.Reference, cur: sources.Table, monitor: Monitor) -> dict[str, Any]:

@@ -3,17 +3,16 @@
 Parquet files and folders are scanned with pyarrow.dataset, a few columns and one
 record batch at a time, so memory follows the columns being compared rather than the
 whole table. The reference is the training data of the model in `prod` (read at that
-commit through DVC), else the local `paths.train`; column roles come from the model's
+commit from the DVC cache or remote), else the local `paths.train`; column roles come from the model's
 signature or the data contract, never from dtypes.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -149,11 +148,6 @@ class Reference:
     origin: dict[str, Any]
     predictions: Table | None = None
     metrics: dict[str, float] | None = None
-    workdir: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
-
-    def close(self) -> None:
-        if self.workdir is not None:
-            self.workdir.cleanup()
 
 
 def signature_from_contract(params: Params) -> dict[str, Any]:
@@ -197,66 +191,53 @@ def resolve_reference(params: Params, repo: str | Path = ".") -> Reference:
     from gitml import registry
 
     try:
-        commit = registry.stage_commit(params.project.model_name, "prod", repo)
+        prod = registry.in_stage(params.registry.artifact, "prod", repo)
     except GitmlError as exc:  # not a git repository, or git failed: no registry to read
         log.info("no model registry here (%s); using %s", exc, params.paths.train)
-        commit = None
-    if commit is None:
+        prod = None
+    if prod is None:
         return local_reference(params, params.paths.train, "train")
-    return prod_reference(params, commit, repo)
+    return prod_reference(params, prod.version, prod.commit, repo)
 
 
-def prod_reference(params: Params, commit: str, repo: str | Path = ".") -> Reference:
-    """The training features, signature, predictions and metrics of the prod model's commit."""
-    workdir = tempfile.TemporaryDirectory(prefix="gitml-reference-")
-    root = Path(workdir.name)
-    paths, batch = params.paths, params.monitor.read.batch_rows
-    origin: dict[str, Any] = {"source": "prod", "commit": commit, "path": paths.train}
+def prod_reference(params: Params, version: str, commit: str, repo: str | Path = ".") -> Reference:
+    """The training features, signature, test predictions and metrics at the prod model's commit.
+
+    DVC-tracked files are read in place from the DVC cache (fetched from the remote if
+    missing), with the paths that commit's own params.yaml declared.
+    """
+    from gitml import snapshot
+
+    lock = snapshot.read_yaml(repo, commit, "dvc.lock")
+    declared = (snapshot.read_yaml(repo, commit, "params.yaml") or {}).get("paths") or {}
+
+    def path(key: str) -> str:
+        return declared.get(key) or getattr(params.paths, key)
+
+    def cached(key: str) -> Path | None:
+        md5 = snapshot.dvc_hash(repo, commit, path(key), lock)
+        return snapshot.dvc_cached(repo, commit, path(key), md5) if md5 else None
+
+    def small_json(key: str) -> Any:
+        raw = snapshot.read_any(repo, commit, path(key), lock)
+        return None if raw is None else _parse_json(raw, f"{path(key)} at {commit[:12]}")
+
+    batch = params.monitor.read.batch_rows
+    train = cached("train")
+    if train is None:
+        raise DataError(f"{path('train')}: DVC does not track it at the prod model's commit {commit[:12]}")
+    predictions = cached("predictions")
+    return Reference(
+        table=Table(train, batch),
+        signature=small_json("signature") or signature_from_contract(params),
+        origin={"source": "prod", "version": version, "commit": commit, "path": path("train")},
+        predictions=Table(predictions, batch) if predictions else None,
+        metrics=small_json("metrics"),
+    )
+
+
+def _parse_json(raw: bytes, source: str) -> Any:
     try:
-        signature = _prod_signature(params, commit, repo, root, origin)
-        train = _dvc_copy(paths.train, commit, repo, root / "train.parquet", required=True)
-        predictions = _dvc_copy(paths.predictions, commit, repo, root / "predictions.parquet")
-        metrics_file = _dvc_copy(paths.metrics, commit, repo, root / "metrics.json")
-        return Reference(
-            table=Table(train, batch),
-            signature=signature,
-            origin=origin,
-            predictions=Table(predictions, batch) if predictions else None,
-            metrics=io.read_json(metrics_file) if metrics_file else None,
-            workdir=workdir,
-        )
-    except BaseException:
-        workdir.cleanup()
-        raise
-
-
-def _prod_signature(params: Params, commit: str, repo: str | Path, root: Path, origin: dict[str, Any]) -> Any:
-    try:
-        from gitml import artifacts  # the registry's write side, where it is installed
-    except ImportError:
-        artifacts = None
-    if artifacts is not None:
-        folder = root / "artifact"
-        artifacts.get(params.project.model_name, stage="prod", output=str(folder))
-        version = _optional_json(folder / "version.json") or {}
-        origin["version"] = version.get("version")
-        return io.read_json(folder / "signature.json")
-    path = _dvc_copy(params.paths.signature, commit, repo, root / "signature.json", required=True)
-    return io.read_json(path)
-
-
-def _dvc_copy(path: str, commit: str, repo: str | Path, target: Path, required: bool = False) -> Path | None:
-    """Copy `path` as of `commit` (git- or DVC-tracked) to `target`; None if absent and optional."""
-    import dvc.api
-    from dvc.exceptions import DvcException
-
-    try:
-        with dvc.api.open(path, repo=str(repo), rev=commit, mode="rb") as source, target.open("wb") as sink:
-            shutil.copyfileobj(source, sink)
-    except (DvcException, FileNotFoundError) as exc:
-        if required:
-            raise DataError(f"{path}@{commit[:10]}: cannot be read from the prod model's commit: {exc}") from exc
-        log.info("%s@%s: not available (%s)", path, commit[:10], exc)
-        return None
-    return target
-
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{source}: not valid JSON: {exc}") from exc
