@@ -125,7 +125,10 @@ def evidently_available() -> bool:
 def measure(n_rows: int, root: Path) -> None:
     folder = root / f"rows{n_rows}"
     folder.mkdir()
-    ref_path, cur_path = make_data(n_rows, folder)
+    # Generated in a child process: a child's peak RSS counts what its parent held when it was
+    # forked, so this process stays small to measure the others fairly.
+    subprocess.run([sys.executable, __file__, "--make", str(n_rows), str(folder)], env=_env(), check=True)
+    ref_path, cur_path = folder / "reference.parquet", folder / "current.parquet"
     subprocess.run(["gitml", "compose", "data=synthetic", "--conf", str(ROOT / "conf"), "-o", "params.yaml"],
                    cwd=folder, env=_env(), check=True, capture_output=True)
     ours_s, ours_rss, _ = timed(["gitml", "monitor", "--reference", str(ref_path), "--current", str(cur_path),
@@ -159,7 +162,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--baseline", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--make", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.make:
+        make_data(int(args.make[0]), Path(args.make[1]))
+        return
     if args.baseline:
         print(json.dumps(baseline(*args.baseline)))
         return

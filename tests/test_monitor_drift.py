@@ -13,6 +13,7 @@ import yaml
 from monitor_data import SHIFTED, params, shift, table, write
 
 from gitml import cli
+from gitml.errors import DataError
 from gitml.monitor import drift, sources
 
 
@@ -231,3 +232,11 @@ def test_a_corrupt_current_file_is_one_clear_error(tmp_path: Path, capsys: pytes
     (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really parquet")
     assert monitor_cli(tmp_path, table(500, 1), None, current="bad.parquet") == 2
     assert "bad.parquet: cannot be read as parquet" in capsys.readouterr().err
+
+
+def test_a_signature_input_without_a_role_is_one_clear_error(tmp_path: Path) -> None:
+    reference = sources.Reference(table=sources.Table(write(table(200, 1), tmp_path / "r.parquet")),
+                                  signature={"inputs": [{"name": "num_0", "dtype": "float"}]},
+                                  origin={"source": "prod"})
+    with pytest.raises(DataError, match=r"model signature \(prod\): input .*'num_0'.* needs a name and a role"):
+        drift.compare(reference, reference.table, params().monitor)

@@ -41,6 +41,8 @@ class RetrainError(GitmlError):
 
 @dataclass(frozen=True)
 class Result:
+    """What a retrain made: the branch, its commit, the commit's subject and the pull request."""
+
     branch: str
     commit: str
     subject: str

@@ -15,6 +15,7 @@ from typing import Any
 
 from gitml import io
 from gitml.config import Monitor, Params
+from gitml.errors import DataError
 from gitml.monitor import DRIFT, NO_DRIFT, NOT_EVALUATED, columns, sources
 from gitml.monitor.columns import Spec
 
@@ -37,8 +38,13 @@ def run(params: Params, current: str | None = None, reference: str | None = None
 
 
 def compare(ref: sources.Reference, cur: sources.Table, monitor: Monitor) -> dict[str, Any]:
+    """The drift report of `cur` against `ref`, for the model inputs its signature lists."""
     signature = ref.signature
     inputs = signature.get("inputs") or []
+    for item in inputs:
+        if not isinstance(item, dict) or "name" not in item or item.get("role") not in columns.ACCEPTS:
+            raise DataError(f"model signature ({ref.origin.get('source')}): input {item!r} needs a name and a "
+                            "role, numeric or categorical")
     report: dict[str, Any] = {
         "status": "not_evaluated",
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
