@@ -152,7 +152,7 @@ def measure(n_rows: int, root: Path) -> None:
     seconds, peak = EVIDENTLY_REFERENCE.get(n_rows, (None, None))
     if seconds:
         line = f"  Evidently not importable here (pandas 3); the issue's figure: {seconds:.1f} s"
-        line += f", {peak / 2**30:.2f} GB peak" if peak else ""
+        line += f", {peak / 1e9:.2f} GB peak" if peak else ""
         line += f" -> gitml monitor {seconds / ours_s:.0f}x faster"
         line += f", {peak / ours_rss:.1f}x less memory" if peak else ""
         print(line + (" (target >= 10x at 1M rows)" if n_rows == 1_000_000 else ""))
