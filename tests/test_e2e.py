@@ -63,7 +63,8 @@ def test_repro_produces_every_output(project: Path) -> None:
     assert set(metrics) == {"accuracy", "f1", "precision", "recall", "roc_auc", "log_loss"}
     assert metrics["roc_auc"] > 0.95
     for output in ("models/model.skops", "models/signature.json", "reports/predictions.parquet",
-                   "reports/plots/roc.json", "reports/importance.json", "data/features/train.parquet"):
+                   "reports/plots/roc.json", "reports/importance.json", "data/features/train.parquet",
+                   "reports/eda.html", "reports/eda.json", "data/features/catalog.json", "reports/features.md"):
         assert (project / output).is_file(), output
     assert run(project, "git", "status", "--porcelain").stdout == ""
 

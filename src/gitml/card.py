@@ -53,6 +53,9 @@ def _contract_rows(params: Params) -> list[dict[str, Any]]:
 
 
 def _steps(steps: list[dict[str, Any]]) -> list[str]:
+    from gitml.features import step_spec
+
+    steps = [step_spec(step) for step in steps]  # `kind:` shorthands as the `_target_` they compile to
     return [step["_target_"] + (f"({', '.join(f'{k}={v!r}' for k, v in step.items() if k != '_target_')})"
                                 if len(step) > 1 else "") for step in steps]
 

@@ -19,19 +19,15 @@ ROLES = ("numeric", "categorical")
 
 
 def semantic_problems(params: config.Params) -> list[str]:
-    """Problems the schema cannot see: imports, task fit, contract and column names."""
+    """Problems the schema cannot see: imports, task fit, contract, column names and expressions."""
     problems: list[str] = []
     allowed = params.project.allowed_targets
+    contract = None
     try:
         contract = data.contract(params.data)
-        features.input_columns(contract, params.data.target, params.features)
     except ConfigError as exc:
         problems.append(str(exc))
-    for role in ROLES:
-        try:
-            features.build_steps(getattr(params.features, role), f"features.{role}", allowed)
-        except ConfigError as exc:
-            problems.append(str(exc))
+    problems.extend(features.problems(contract, params.data.target, params.features, allowed))
     try:
         from gitml import train
 

@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from gitml.errors import GitmlError
 
 #: Modules that add subcommands, in the order `gitml --help` lists them.
-COMMAND_MODULES = ("gitml.commands.project", "gitml.commands.registry", "gitml.commands.monitor")
+COMMAND_MODULES = (
+    "gitml.commands.project", "gitml.commands.registry", "gitml.commands.features", "gitml.commands.monitor",
+)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -41,6 +41,12 @@ __all__ = ["DEFAULT_TRUSTED", "load_model", "save_model"]
 DEFAULT_TRUSTED: frozenset[str] = frozenset(
     {
         "functools.partial",
+        # gitml's own transformers (gitml.transforms): numbers, strings and arrays only;
+        # DerivedColumns keeps expression text, parsed into a whitelisted AST, never eval'd.
+        "gitml.transforms.Bucketize",
+        "gitml.transforms.Clip",
+        "gitml.transforms.DerivedColumns",
+        "gitml.transforms.Log",
         "numpy.clip",
         "numpy.dtype",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
