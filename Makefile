@@ -11,7 +11,7 @@ export DO_NOT_TRACK := 1
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,tune,dask,s3]'
 	touch $@
 
 demo: $(VENV)/.installed

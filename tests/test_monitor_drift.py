@@ -240,3 +240,9 @@ def test_a_signature_input_without_a_role_is_one_clear_error(tmp_path: Path) -> 
                                   origin={"source": "prod"})
     with pytest.raises(DataError, match=r"model signature \(prod\): input .*'num_0'.* needs a name and a role"):
         drift.compare(reference, reference.table, params().monitor)
+
+
+def test_hidden_files_being_written_are_not_read(tmp_path: Path) -> None:
+    write(table(300, 2), tmp_path / "log" / "predictions-1.parquet")
+    (tmp_path / "log" / ".predictions-2.parquet").write_bytes(b"PAR1 half written")
+    assert sources.Table(tmp_path / "log").rows == 300

@@ -7,17 +7,20 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
 import pytest
 import yaml
 from monitor_data import params, table, write
+from serve_models import cli_server
 
-from gitml import config, modelio, retrain
+from gitml import config, retrain
 from gitml.errors import ConfigError, DataError
 from gitml.monitor import alert
 
@@ -174,26 +177,23 @@ def _configure(path: Path, remote: Path) -> None:
 
 
 def _serve_and_log(path: Path) -> None:
-    """What serving and labelling produce: a prediction log of drifted traffic, and its labels later."""
+    """Serve the prod model for real and send it drifted traffic; its labels arrive later, apart."""
     current = table(400, 99, 6, 2)
     for name in ("num_0", "num_1", "num_2", "num_3"):
         current[name] = current[name] + current[name].std()
     current.loc[: len(current) // 2, "cat_0"] = "a"
-    model = modelio.load_model(path / "models" / "model.skops")
-    log = current[INPUTS].copy()
-    log["prediction"] = model.predict(log[INPUTS])
-    for index, label in enumerate(model.classes_):
-        log[f"proba_{label}"] = model.predict_proba(current[INPUTS])[:, index]
-    log["model_version"] = "v0.0.1"
-    log["request_id"] = [f"r{i}" for i in range(len(log))]
-    log["timestamp"] = pd.Timestamp("2026-01-02", tz="UTC") + pd.to_timedelta(range(len(log)), unit="s")
-    write(log, path / "data" / "inference" / "2026-01-02.parquet")
+    with cli_server(path, "--stage", "prod") as (url, process):
+        response = httpx.post(f"{url}/predict", json={"records": current[INPUTS].to_dict("records")}, timeout=120)
+        assert response.status_code == 200, response.text
+        process.send_signal(signal.SIGTERM)  # a clean shutdown flushes the prediction log
+        process.wait(60)
+    assert list((path / "data" / "inference").glob("predictions-*.parquet"))
     write(current[[*INPUTS, "target"]], path / "data" / "labelled" / "2026-01-02.parquet")
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A trained project whose model is in prod, with a drifted prediction log and labels, pushed."""
+    """A trained project whose model is in prod and served drifted traffic: its log and labels, pushed."""
     root = tmp_path_factory.mktemp("monitor-e2e")
     path = root / "demo"
     run(root, "gitml", "init", str(path), "--name", "demo", **GIT_ID)

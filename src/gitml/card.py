@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gitml import charts, io, snapshot
+from gitml import charts, io, snapshot, tuning
 from gitml.config import Params
 
 _CURVES = {"roc": ("fpr", "tpr", "ROC curve (test set)"),
@@ -87,7 +87,9 @@ def context(params: Params) -> dict[str, Any]:
     importance = io.read_json(paths.importance)[: card.top_features]
     validation = io.read_json(paths.validation) if Path(paths.validation).is_file() else {}
     rows = {"raw": _rows(paths.raw), "train": _rows(paths.train), "test": _rows(paths.test)}
-    hyper = {k: v for k, v in params.model.items() if k != "_target_"}
+    # What was trained: the model config with the tune stage's parameters on top.
+    spec = tuning.apply(params.model, tuning.read_best(paths.best_params), paths.best_params)
+    hyper = {k: v for k, v in spec.items() if k != "_target_"}
     limitations = [*card.limitations,
                    f"Measured on a held-out test split of {rows['test']} rows "
                    f"({params.features.split.test_size:.0%} of {rows['raw']}); other data may differ.",
@@ -117,7 +119,7 @@ def context(params: Params) -> dict[str, Any]:
         "preprocessing": {"numeric": _steps(params.features.numeric),
                           "categorical": _steps(params.features.categorical)},
         "dropped": params.features.drop,
-        "estimator": params.model["_target_"],
+        "estimator": spec["_target_"],
         "hyperparameters": hyper,
         "seed": params.seed,
         "metrics": metrics,

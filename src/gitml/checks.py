@@ -19,7 +19,9 @@ ROLES = ("numeric", "categorical")
 
 
 def semantic_problems(params: config.Params) -> list[str]:
-    """Problems the schema cannot see: imports, task fit, contract, column names and expressions."""
+    """Problems the schema cannot see: imports, task fit, contract, column names, expressions, search spaces."""
+    from gitml import search, selection
+
     problems: list[str] = []
     allowed = params.project.allowed_targets
     contract = None
@@ -28,12 +30,14 @@ def semantic_problems(params: config.Params) -> list[str]:
     except ConfigError as exc:
         problems.append(str(exc))
     problems.extend(features.problems(contract, params.data.target, params.features, allowed))
-    try:
-        from gitml import train
+    if not selection.is_auto(params.model):  # model=auto is checked candidate by candidate
+        try:
+            from gitml import train
 
-        train.estimator(params)
-    except ConfigError as exc:
-        problems.append(str(exc))
+            train.estimator(params)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    problems.extend(search.problems(params))
     return problems
 
 

@@ -17,7 +17,12 @@ from gitml.errors import GitmlError
 
 #: Modules that add subcommands, in the order `gitml --help` lists them.
 COMMAND_MODULES = (
-    "gitml.commands.project", "gitml.commands.registry", "gitml.commands.features", "gitml.commands.monitor",
+    "gitml.commands.project",
+    "gitml.commands.registry",
+    "gitml.commands.features",
+    "gitml.commands.experiments",
+    "gitml.commands.serve",
+    "gitml.commands.monitor",
 )
 
 

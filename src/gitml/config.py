@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gitml.errors import ConfigError
 
@@ -49,6 +49,14 @@ class Paths(Section):
     predictions: str = "reports/predictions.parquet"
     plots: str = "reports/plots"
     importance: str = "reports/importance.json"
+    #: Written by the tune stage; train applies them on top of `model` ({} when tuning is off).
+    best_params: str = "models/best_params.yaml"
+    tuning: str = "reports/tuning.csv"
+    tuning_plots: str = "reports/tuning"
+    selection: str = "reports/model_selection.json"
+    selection_report: str = "reports/model_selection.md"
+    #: model=auto writes its winner here as a normal model config, to be reviewed in a PR.
+    selected_model: str = "conf/model/selected.yaml"
     card: str = "models/card.md"
     card_html: str = "models/card.html"
     eda_html: str = "reports/eda.html"
@@ -245,6 +253,99 @@ class Evaluate(Section):
     curve_points: Annotated[int, Field(ge=10)] = 200
 
 
+class _Range(Section):
+    def _check_range(self) -> _Range:
+        if self.low >= self.high:
+            raise ValueError(f"empty or inverted range: low {self.low} is not below high {self.high}")
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log-scale range needs low > 0 (got low {self.low})")
+        if self.log and getattr(self, "step", 1) != 1:
+            raise ValueError("`step` and `log` cannot be combined")
+        return self
+
+
+class IntRange(_Range):
+    """Integers in [low, high], every `step`-th, optionally sampled on a log scale."""
+
+    type: Literal["int"]
+    low: int
+    high: int
+    step: Annotated[int, Field(gt=0)] = 1
+    log: bool = False
+
+    _range = model_validator(mode="after")(_Range._check_range)
+
+
+class FloatRange(_Range):
+    """Reals in [low, high]; `log: true` samples log-uniformly (learning rates, regularisation)."""
+
+    type: Literal["float"]
+    low: float
+    high: float
+    log: bool = False
+
+    _range = model_validator(mode="after")(_Range._check_range)
+
+
+class Categorical(Section):
+    type: Literal["categorical"]
+    choices: Annotated[list[str | int | float | bool | None], Field(min_length=1)]
+
+
+Distribution = Annotated[IntRange | FloatRange | Categorical, Field(discriminator="type")]
+
+#: Metrics tuning can optimise; `auto` is roc_auc for classification, rmse for regression.
+TuneMetric = Literal[
+    "auto", "accuracy", "balanced_accuracy", "f1", "precision", "recall", "roc_auc", "log_loss", "rmse", "mae", "r2"
+]
+
+
+class Tune(Section):
+    """Hyperparameter search (Optuna, seeded TPE) by cross-validation on the training split."""
+
+    #: Off: the tune stage writes an empty best-params file at once. model=auto always tunes.
+    enabled: bool = False
+    n_trials: Annotated[int, Field(gt=0)] = 20
+    #: Stop proposing trials after this many seconds (the batch in flight finishes).
+    timeout: Annotated[float, Field(gt=0)] | None = None
+    cv_folds: Annotated[int, Field(ge=2)] = 5
+    metric: TuneMetric = "auto"
+    seed: int = 42
+    #: Stop a trial whose running CV score is below the median of earlier trials at that fold.
+    pruning: bool = True
+    #: Trials proposed together and evaluated in parallel. Results depend on it (not on the
+    #: number of cores or the backend), so it is config.
+    batch_size: Annotated[int, Field(gt=0)] = 4
+    #: Search space per estimator class (the `_target_`'s class name or full path):
+    #: parameter -> {type: int|float|categorical, ...}.
+    spaces: dict[str, dict[str, Distribution]] = {}
+
+
+class Candidate(Section):
+    """One family tried by model=auto: its model config and its tuning budget."""
+
+    model: dict[str, Any]
+    n_trials: Annotated[int, Field(gt=0)] = 10
+
+
+class Compute(Section):
+    """Where parallel work (cross-validation fits, trials) runs; results do not depend on it."""
+
+    backend: Literal["local", "dask"] = "local"
+    #: Local joblib workers (-1: all cores).
+    n_jobs: int = -1
+    #: The Dask scheduler address (e.g. tcp://10.0.0.5:8786), needed when backend is dask.
+    scheduler: str | None = None
+    #: Seconds to wait for the scheduler (and for its first worker) before failing.
+    connect_timeout: Annotated[float, Field(gt=0)] = 5.0
+
+    @model_validator(mode="after")
+    def _dask_needs_scheduler(self) -> Compute:
+        if self.backend == "dask" and not self.scheduler:
+            raise ValueError("backend dask needs `scheduler` (the Dask scheduler address, e.g. tcp://127.0.0.1:8786)")
+        if self.n_jobs == 0:
+            raise ValueError("n_jobs must be a positive count or -1 (all cores), not 0")
+        return self
 _REGISTRY_NAME = r"^[a-zA-Z0-9](?:[a-zA-Z0-9_/-]*[a-zA-Z0-9])?$"
 
 
@@ -298,6 +399,62 @@ class Eda(Section):
     leakage_warn: Fraction = 0.95
 
 
+class MicroBatch(Section):
+    """Adaptive micro-batching: concurrent requests share one model call."""
+
+    #: At most this many rows go into one model call (a larger single request runs alone).
+    max_rows: Annotated[int, Field(gt=0)] = 256
+    #: When the model is idle and other requests are still arriving, wait at most this
+    #: long for them; an idle server with nothing else arriving never waits.
+    max_wait_ms: Annotated[float, Field(ge=0.0, le=1000.0)] = 2.0
+
+
+class PredictionLog(Section):
+    """Every served prediction appended to Parquet files: the `current` data monitoring reads."""
+
+    enabled: bool = True
+    dir: str = "data/inference"
+    #: Buffered rows are written to the open file this often, by a background thread.
+    flush_interval_s: Annotated[float, Field(gt=0.0)] = 5.0
+    #: A file is closed and renamed into place (made visible) at this size or age.
+    rotate_mb: Annotated[float, Field(gt=0.0)] = 64.0
+    rotate_s: Annotated[float, Field(gt=0.0)] = 300.0
+    #: Beyond this many unwritten rows (a stalled disk), new rows are dropped and counted.
+    max_buffer_rows: Annotated[int, Field(gt=0)] = 200_000
+
+
+class ServeAuth(Section):
+    #: The environment variable holding the bearer token; unset or empty means no auth
+    #: (and /admin disabled). The token itself never goes into config.
+    token_env: str = "GITML_SERVE_TOKEN"
+    #: Paths answered without a token (liveness and readiness probes).
+    public_paths: list[str] = ["/health", "/ready"]
+
+
+class Serve(Section):
+    """`gitml serve`: the REST endpoint, its limits, micro-batching and prediction log."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    #: uvicorn worker processes; each loads its own copy of the model.
+    workers: Annotated[int, Field(ge=1)] = 1
+    #: With several workers: how long a (re)started worker may take to load its model, and
+    #: to answer the supervisor's health check, before uvicorn gives up on it.
+    worker_timeout_s: Annotated[int, Field(gt=0)] = 60
+    #: The model directory (model.skops + signature.json); empty means the folder of paths.model.
+    model_dir: str = ""
+    max_body_bytes: Annotated[int, Field(gt=0)] = 8 * 1024 * 1024
+    max_batch_rows: Annotated[int, Field(gt=0)] = 10_000
+    #: Values outside the signature's min/max: `accept` (and log them for drift
+    #: monitoring) or `reject` with a 422.
+    out_of_range: Literal["accept", "reject"] = "accept"
+    #: Seconds a shutdown waits for in-flight requests.
+    graceful_timeout_s: Annotated[float, Field(gt=0.0)] = 30.0
+    #: uvicorn's per-request access log on stdout (off: it costs throughput; /metrics counts requests).
+    access_log: bool = False
+    micro_batch: MicroBatch = MicroBatch()
+    log: PredictionLog = PredictionLog()
+    auth: ServeAuth = ServeAuth()
 Significance = Literal["ks", "chi2"]
 Effect = Literal["wasserstein", "jensenshannon", "psi"]
 Decide = Literal["table", "significance", "effect", "both"]
@@ -393,7 +550,7 @@ class Monitor(Section):
 
     #: `auto`: the training features of the model in `prod`, else `paths.train`; or a file/folder.
     reference: str = "auto"
-    #: File or folder (CSV/Parquet) of current data; by default the serving prediction log.
+    #: File or folder (CSV/Parquet) of current data; conf/ sets it to the prediction log, `serve.log.dir`.
     current: str = "data/inference"
     #: A column with fewer non-null current (or reference) values is "insufficient data".
     min_rows: Annotated[int, Field(ge=1)] = 100
@@ -424,9 +581,12 @@ class Params(Section):
     #: The estimator: a Hydra `_target_` spec naming any scikit-learn compatible class.
     model: dict[str, Any]
     evaluate: Evaluate = Evaluate()
+    tune: Tune = Tune()
+    compute: Compute = Compute()
     registry: Registry = Registry()
     card: Card = Card()
     eda: Eda = Eda()
+    serve: Serve = Serve()
     monitor: Monitor = Monitor()
 
     @field_validator("model")

@@ -27,3 +27,23 @@ class ModelFileError(GitmlError):
 
 class UntrustedModelError(ModelFileError):
     """A model file contains types outside the reviewed allow-list."""
+
+
+class RequestError(GitmlError):
+    """A prediction request breaks the protocol or the model's signature: names the column or key.
+
+    `status` is the HTTP status it is answered with (always 4xx).
+    """
+
+    def __init__(self, message: str, status: int = 422, code: str = "INVALID_PARAMETER_VALUE") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class ComputeError(GitmlError):
+    """The configured compute backend cannot be used (e.g. an unreachable Dask scheduler): names the address."""
+
+
+class TuneError(GitmlError):
+    """A search could not produce a result (e.g. every trial failed): names the model family."""

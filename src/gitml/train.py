@@ -11,7 +11,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from gitml import data, features, targets
+from gitml import data, features, targets, tuning
 from gitml.config import Params
 from gitml.errors import ConfigError, DataError
 
@@ -22,42 +22,45 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def estimator(params: Params) -> Any:
-    """The configured estimator, checked to suit the task before any fitting."""
+def estimator(params: Params, best: dict[str, Any] | None = None) -> Any:
+    """The configured estimator, tuned parameters (`best`, from the tune stage) on top,
+    checked to suit the task before any fitting."""
     from sklearn.base import is_classifier, is_regressor
 
-    built = targets.instantiate(params.model, "model", params.project.allowed_targets)
+    spec = tuning.apply(params.model, best or {}, params.paths.best_params)
+    built = targets.instantiate(spec, "model", params.project.allowed_targets)
     suits = is_classifier if params.data.task == "classification" else is_regressor
     if not suits(built):
         raise ConfigError(
-            f"model._target_: {params.model['_target_']!r} is not a {params.data.task} estimator "
+            f"model._target_: {spec['_target_']!r} is not a {params.data.task} estimator "
             f"(data.task is {params.data.task})"
         )
     return built
 
 
-def pipeline(params: Params) -> Pipeline:
-    """Preprocessing and estimator as one unfitted Pipeline."""
+def pipeline(params: Params, best: dict[str, Any] | None = None) -> Pipeline:
+    """Preprocessing and estimator (with tuned parameters `best`) as one unfitted Pipeline."""
     from sklearn.pipeline import Pipeline
 
     contract = data.contract(params.data)
     columns = features.input_columns(contract, params.data.target, params.features)
     pre = features.preprocessor(columns, params.features, params.project.allowed_targets)
-    return Pipeline([("features", pre), ("model", estimator(params))])
+    return Pipeline([("features", pre), ("model", estimator(params, best))])
 
 
-def fit(params: Params, train: pd.DataFrame) -> Pipeline:
-    """Fit the configured pipeline on the training split."""
+def fit(params: Params, train: pd.DataFrame, best: dict[str, Any] | None = None) -> Pipeline:
+    """Fit the configured pipeline (with tuned parameters `best`) on the training split."""
     target = params.data.target
     if target not in train.columns:
         raise DataError(f"{params.paths.train}: target column {target!r} is missing")
-    model = pipeline(params)
+    model = pipeline(params, best)
+    name = _class_path(model[-1])
     started = time.perf_counter()
-    log.info("fitting %s on %d rows", params.model["_target_"], len(train))
+    log.info("fitting %s on %d rows", name, len(train))
     try:
         model.fit(train.drop(columns=[target]), train[target])
     except ValueError as exc:
-        raise ConfigError(f"model: fitting {params.model['_target_']} failed: {exc}") from exc
+        raise ConfigError(f"model: fitting {name} failed: {exc}") from exc
     log.info("fitted in %.1f s", time.perf_counter() - started)
     return model
 
@@ -76,9 +79,16 @@ def signature(params: Params, model: Pipeline) -> dict[str, Any]:
         "name": params.project.model_name,
         "task": params.data.task,
         "target": params.data.target,
-        "estimator": params.model["_target_"],
+        "estimator": _class_path(model[-1]),
         "inputs": inputs,
     }
     if params.data.task == "classification":
         result["classes"] = [c.item() if hasattr(c, "item") else c for c in model.classes_]
     return result
+
+
+def _class_path(obj: Any) -> str:
+    """The estimator's class as a `_target_` would name it (after tuning or model=auto)."""
+    cls = type(obj)
+    public = ".".join(part for part in cls.__module__.split(".") if not part.startswith("_"))
+    return f"{public}.{cls.__qualname__}"

@@ -88,7 +88,9 @@ def _files(path: Path) -> tuple[list[Path], str]:
     if path.is_file():
         candidates = [path]
     elif path.is_dir():
-        candidates = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES)
+        # Hidden files are files being written (the prediction log renames them into place).
+        candidates = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES
+                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
         if not candidates:
             raise DataError(f"{path}: folder has no CSV or Parquet files")
     else:

@@ -1,0 +1,1 @@
+"""One router per resource: predictions, probes (health, readiness, version, metrics), admin."""

@@ -1,0 +1,95 @@
+"""compute.backend: dask runs the same search on a real Dask cluster; a bad scheduler fails fast."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import free_port
+from pydantic import ValidationError
+from test_tune import FAST_TUNE, linear_data, make_params
+
+from gitml import compute, config, tuning
+from gitml.errors import ComputeError
+from stages import tune as tune_stage
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    """A real LocalCluster: a scheduler and two single-threaded worker processes on 127.0.0.1."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as local:
+        yield local.scheduler_address
+
+
+def test_dask_gives_the_same_search_as_local(cluster: str) -> None:
+    frame = linear_data(200)
+    tune = {**FAST_TUNE, "n_trials": 8, "pruning": True, "batch_size": 2}
+    local = make_params(frame, "classification", ["model=logistic_regression"], tune=tune)
+    on_dask = make_params(frame, "classification", ["model=logistic_regression"], tune=tune,
+                          compute={"backend": "dask", "scheduler": cluster})
+    expected = tuning.run(local, frame, show_progress=False)
+    with distributed.Client(cluster) as client, distributed.get_task_stream(client=client) as stream:
+        result = tuning.run(on_dask, frame, show_progress=False)
+    workers = {task["worker"] for task in stream.data if "fit_score" in task["key"]}
+    assert len(workers) == 2, "the folds did not run on both of the cluster's workers"
+    assert expected is not None and result is not None
+    assert result.chosen.trials == expected.chosen.trials
+    assert result.spec == expected.spec
+
+
+def _dask_params(tmp_path: Path, scheduler: str, timeout: float = 2.0) -> Path:
+    params = make_params(linear_data(60), "classification", ["model=logistic_regression"], tune=FAST_TUNE,
+                         compute={"backend": "dask", "scheduler": scheduler, "connect_timeout": timeout})
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params.model_dump(mode="json"), sort_keys=False))
+    return path
+
+
+def _run_stage(tmp_path: Path, params: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, float]:
+    linear_data(60).to_parquet(tmp_path / "train.parquet")
+    raw = yaml.safe_load(params.read_text())
+    raw["paths"]["train"] = str(tmp_path / "train.parquet")
+    raw["paths"]["best_params"] = str(tmp_path / "best_params.yaml")
+    params.write_text(yaml.safe_dump(raw, sort_keys=False))
+    (tmp_path / "best_params.yaml").write_text("previous\n")
+    started = time.monotonic()
+    code = tune_stage.main(["--params", str(params)])
+    return code, capsys.readouterr().err, time.monotonic() - started
+
+
+def test_unreachable_scheduler_fails_fast_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
+    code, err, elapsed = _run_stage(tmp_path, _dask_params(tmp_path, address), capsys)
+    assert code != 0 and elapsed < 5
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: compute.scheduler: cannot reach the Dask scheduler at {address} within 2 s "
+                      "(Connection refused)"]
+    assert (tmp_path / "best_params.yaml").read_text() == "previous\n"
+
+
+def test_silent_listener_times_out_instead_of_hanging(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as listener:  # accepts TCP connections but never speaks Dask
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        code, err, elapsed = _run_stage(tmp_path, _dask_params(tmp_path, address, timeout=1.0), capsys)
+    assert code != 0 and elapsed < 8
+    assert f"error: compute.scheduler: {address} did not answer as a Dask scheduler within 1 s" in err
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"backend": "dask"}, "backend dask needs `scheduler`"),
+    ({"backend": "dask", "scheduler": "nonsense"}, "must be tcp://HOST:PORT"),
+])
+def test_bad_compute_config_is_one_line(settings: dict[str, str], message: str) -> None:
+    with pytest.raises((ComputeError, ValidationError), match=message), compute.backend(
+        config.Compute.model_validate(settings)
+    ):
+        pass
