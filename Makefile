@@ -24,6 +24,7 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/monitor.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
