@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections.abc import Iterator
@@ -23,9 +24,17 @@ distributed = pytest.importorskip("distributed")
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
     """A real LocalCluster: a scheduler and two single-threaded worker processes on 127.0.0.1."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as local:
-        yield local.scheduler_address
+    # Dask's nannies write OMP_NUM_THREADS=1 (and more) into this process's environment
+    # before spawning workers; left there, it changes every later subprocess (and, with
+    # it, the bytes of a multi-threaded fit), so restore the environment afterwards.
+    saved = dict(os.environ)
+    try:
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                      dashboard_address=None) as local:
+            yield local.scheduler_address
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def test_dask_gives_the_same_search_as_local(cluster: str) -> None:

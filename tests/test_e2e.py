@@ -102,3 +102,24 @@ def test_two_runs_from_scratch_give_identical_locks_and_metrics(project: Path, t
     lock = yaml.safe_load((project / "dvc.lock").read_text())
     assert yaml.safe_load((again / "dvc.lock").read_text()) == lock
     assert (again / "reports" / "metrics.json").read_bytes() == (project / "reports" / "metrics.json").read_bytes()
+
+
+def test_an_edited_file_source_reruns_ingest(project: Path) -> None:
+    import pandas as pd
+
+    csv = project / "data" / "external" / "mine.csv"
+    pd.read_parquet(project / "data" / "raw" / "dataset.parquet").to_csv(csv, index=False)
+    mine = yaml.safe_load((project / "conf" / "data" / "breast_cancer.yaml").read_text())
+    mine["source"] = {"kind": "file", "path": "data/external/mine.csv"}
+    (project / "conf" / "data" / "mine.yaml").write_text(yaml.safe_dump(mine, sort_keys=False))
+    try:
+        run(project, "gitml", "compose", "data=mine")
+        run(project, "dvc", "repro", "--single-item", "check", "ingest")
+        assert "ingest" not in run(project, "dvc", "status", "ingest").stdout
+        csv.write_text(csv.read_text().replace("malignant", "benign", 1))
+        assert "changed deps" in run(project, "dvc", "status", "ingest").stdout
+    finally:
+        csv.unlink()
+        (project / "conf" / "data" / "mine.yaml").unlink()
+        run(project, "git", "checkout", "--", ".")
+        run(project, "dvc", "checkout", "--force")

@@ -87,3 +87,26 @@ def test_push_and_pull_through_an_s3_remote(project: Path, s3_remote: Callable[[
     finally:
         (project / ".dvc" / "config.local").unlink()  # the remote's credentials
         _restore(project)
+
+
+def test_gitml_get_fetches_a_registered_model_from_an_s3_remote(
+    project: Path, s3_remote: Callable[[Path], str], tmp_path: Path
+) -> None:
+    s3_remote(project)
+    run(project, "git", "commit", "-qam", "team remote on S3")
+    try:
+        expected = (project / "models" / "model.skops").read_bytes()
+        run(project, "gitml", "register", "--force", "--reason", "test of the S3 remote")
+        run(project, "gitml", "promote", "model", "latest", "--stage", "prod")
+        run(project, "dvc", "push")
+        shutil.rmtree(project / ".dvc" / "cache")  # nothing local: `get` must fetch from S3
+        run(project, "gitml", "get", "model", "--stage", "prod", "-o", str(tmp_path / "prod"))
+        assert (tmp_path / "prod" / "model.skops").read_bytes() == expected
+        assert json.loads((tmp_path / "prod" / "version.json").read_text())["stage"] == "prod"
+    finally:
+        tags = run(project, "git", "tag", "--list", "model*").stdout.split()
+        if tags:
+            run(project, "git", "tag", "-d", *tags)
+        run(project, "git", "reset", "-q", "--hard", "HEAD~1")
+        (project / ".dvc" / "config.local").unlink()
+        _restore(project)

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "gitml.commands.features",
     "gitml.commands.experiments",
     "gitml.commands.serve",
+    "gitml.commands.monitor",
     "gitml.commands.gate",
 )
 

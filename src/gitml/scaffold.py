@@ -19,7 +19,10 @@ from gitml.errors import GitmlError
 log = logging.getLogger(__name__)
 
 #: What a new project gets, relative to the template root.
-TEMPLATE = ("conf", "stages", ".github", "dvc.yaml", "params.yaml", ".dvc/config", ".dvcignore", ".gitignore")
+TEMPLATE = (
+    "conf", "stages", ".github", "dvc.yaml", "params.yaml", ".dvc/config", ".dvcignore", ".gitignore",
+    "data/external/README.md",
+)
 
 _README = """# {name}
 

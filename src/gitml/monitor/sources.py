@@ -1,0 +1,245 @@
+"""The two sides of a comparison: tables read in record batches, and where the reference comes from.
+
+Parquet files and folders are scanned with pyarrow.dataset, a few columns and one
+record batch at a time, so memory follows the columns being compared rather than the
+whole table. The reference is the training data of the model in `prod` (read at that
+commit from the DVC cache or remote), else the local `paths.train`; column roles come from the model's
+signature or the data contract, never from dtypes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitml import data, io
+from gitml.config import Params
+from gitml.errors import DataError, GitmlError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+log = logging.getLogger(__name__)
+
+_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+
+
+class Table:
+    """A CSV/Parquet file or folder, read column subsets at a time in record batches."""
+
+    def __init__(self, path: str | Path, batch_rows: int = 65536) -> None:
+        import pyarrow as pa
+        import pyarrow.dataset as ds
+
+        self.path = Path(path)
+        self.batch_rows = batch_rows
+        files, fmt = _files(self.path)
+        if fmt == "csv":
+            # CSV has no schema of its own: parse once, with one schema for all files.
+            self._dataset = ds.dataset(_read_csv(files))
+        else:
+            self._dataset = ds.dataset([str(f) for f in files], format="parquet", schema=_parquet_schema(files))
+        self.schema: pa.Schema = self._dataset.schema
+        try:
+            self.rows: int = self._dataset.count_rows()
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(f"{self.path}: cannot be read: {_first_line(exc)}") from exc
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema.names)
+
+    def family(self, name: str) -> str:
+        """The kind of values a column holds: numeric, bool, string, temporal, null or other."""
+        return type_family(self.schema.field(name).type)
+
+    def batches(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+
+        try:
+            yield from self._dataset.to_batches(columns=columns, batch_size=self.batch_rows)
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(f"{self.path}: cannot be read: {_first_line(exc)}") from exc
+
+
+def type_family(arrow_type: pa.DataType) -> str:
+    import pyarrow.types as t
+
+    if t.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    if t.is_null(arrow_type):
+        return "null"
+    if t.is_boolean(arrow_type):
+        return "bool"
+    if t.is_integer(arrow_type) or t.is_floating(arrow_type) or t.is_decimal(arrow_type):
+        return "numeric"
+    if t.is_string(arrow_type) or t.is_large_string(arrow_type) or t.is_string_view(arrow_type):
+        return "string"
+    if t.is_temporal(arrow_type):
+        return "temporal"
+    return "other"
+
+
+def _files(path: Path) -> tuple[list[Path], str]:
+    if path.is_file():
+        candidates = [path]
+    elif path.is_dir():
+        # Hidden files are files being written (the prediction log renames them into place).
+        candidates = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES
+                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        if not candidates:
+            raise DataError(f"{path}: folder has no CSV or Parquet files")
+    else:
+        raise DataError(f"{path}: data file or folder not found")
+    formats = {_SUFFIXES.get(p.suffix.lower(), "parquet") for p in candidates}
+    if len(formats) > 1:
+        raise DataError(f"{path}: mixes CSV and Parquet files; keep one format per folder")
+    for candidate in candidates:
+        if candidate.stat().st_size == 0:
+            raise DataError(f"{candidate}: data file is empty")
+    return candidates, formats.pop()
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _read_each(files: list[Path], read: Callable[[Path], Any], fmt: str) -> list[Any]:
+    import pyarrow as pa
+
+    results = []
+    for path in files:
+        try:
+            results.append(read(path))
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(f"{path}: cannot be read as {fmt}: {_first_line(exc)}") from exc
+    return results
+
+
+def _parquet_schema(files: list[Path]) -> pa.Schema:
+    """One schema for all files, so a column added to later log files is still seen."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pa.unify_schemas(_read_each(files, pq.read_schema, "parquet"), promote_options="permissive")
+    except (pa.ArrowException, TypeError) as exc:
+        raise DataError(f"{files[0].parent}: files disagree on column types: {exc}") from exc
+
+
+def _read_csv(files: list[Path]) -> pa.Table:
+    import pyarrow as pa
+    from pyarrow import csv
+
+    try:
+        return pa.concat_tables(_read_each(files, csv.read_csv, "csv"), promote_options="permissive")
+    except pa.ArrowException as exc:
+        raise DataError(f"{files[0].parent}: CSV files disagree on column types: {exc}") from exc
+
+
+@dataclass
+class Reference:
+    """The reference side: the data, the model's signature and what evaluation measured."""
+
+    table: Table
+    signature: dict[str, Any]
+    origin: dict[str, Any]
+    predictions: Table | None = None
+    metrics: dict[str, float] | None = None
+
+
+def signature_from_contract(params: Params) -> dict[str, Any]:
+    """The model's input schema when no signature file exists yet: the data contract's columns."""
+    contract = data.contract(params.data)
+    target = params.data.target
+    inputs = [
+        {"name": name, **spec.model_dump(exclude_none=True)}
+        for name, spec in contract.columns.items()
+        if name != target and name not in params.features.drop
+    ]
+    return {"task": params.data.task, "target": target, "inputs": inputs}
+
+
+def _optional_table(path: str | Path, batch_rows: int) -> Table | None:
+    return Table(path, batch_rows) if Path(path).exists() else None
+
+
+def _optional_json(path: str | Path) -> Any:
+    return io.read_json(path) if Path(path).is_file() else None
+
+
+def local_reference(params: Params, path: str, origin: str) -> Reference:
+    """A reference read from the working tree: `path`, the local signature, predictions and metrics."""
+    paths, batch = params.paths, params.monitor.read.batch_rows
+    signature = _optional_json(paths.signature) or signature_from_contract(params)
+    return Reference(
+        table=Table(path, batch),
+        signature=signature,
+        origin={"source": origin, "path": str(path)},
+        predictions=_optional_table(paths.predictions, batch),
+        metrics=_optional_json(paths.metrics),
+    )
+
+
+def resolve_reference(params: Params, repo: str | Path = ".") -> Reference:
+    """`monitor.reference`: a path, or `auto` = the model in prod, else the local training features."""
+    chosen = params.monitor.reference
+    if chosen != "auto":
+        return local_reference(params, chosen, "file")
+    from gitml import registry
+
+    try:
+        prod = registry.in_stage(params.registry.artifact, "prod", repo)
+    except GitmlError as exc:  # not a git repository, or git failed: no registry to read
+        log.info("no model registry here (%s); using %s", exc, params.paths.train)
+        prod = None
+    if prod is None:
+        return local_reference(params, params.paths.train, "train")
+    return prod_reference(params, prod.version, prod.commit, repo)
+
+
+def prod_reference(params: Params, version: str, commit: str, repo: str | Path = ".") -> Reference:
+    """The training features, signature, test predictions and metrics at the prod model's commit.
+
+    DVC-tracked files are read in place from the DVC cache (fetched from the remote if
+    missing), with the paths that commit's own params.yaml declared.
+    """
+    from gitml import snapshot
+
+    lock = snapshot.read_yaml(repo, commit, "dvc.lock")
+    declared = (snapshot.read_yaml(repo, commit, "params.yaml") or {}).get("paths") or {}
+
+    def path(key: str) -> str:
+        return declared.get(key) or getattr(params.paths, key)
+
+    def cached(key: str) -> Path | None:
+        md5 = snapshot.dvc_hash(repo, commit, path(key), lock)
+        return snapshot.dvc_cached(repo, commit, path(key), md5) if md5 else None
+
+    def small_json(key: str) -> Any:
+        raw = snapshot.read_any(repo, commit, path(key), lock)
+        return None if raw is None else _parse_json(raw, f"{path(key)} at {commit[:12]}")
+
+    batch = params.monitor.read.batch_rows
+    train = cached("train")
+    if train is None:
+        raise DataError(f"{path('train')}: DVC does not track it at the prod model's commit {commit[:12]}")
+    predictions = cached("predictions")
+    return Reference(
+        table=Table(train, batch),
+        signature=small_json("signature") or signature_from_contract(params),
+        origin={"source": "prod", "version": version, "commit": commit, "path": path("train")},
+        predictions=Table(predictions, batch) if predictions else None,
+        metrics=small_json("metrics"),
+    )
+
+
+def _parse_json(raw: bytes, source: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{source}: not valid JSON: {exc}") from exc

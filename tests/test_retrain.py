@@ -1,0 +1,359 @@
+"""Retraining and alerts: pure pieces, the drift issue through a recording `gh`, and the monitor
+workflow's own `run:` steps end to end in a temporary clone (real git, real dvc, a bare origin).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+import yaml
+from monitor_data import params, table, write
+from serve_models import cli_server
+
+from gitml import config, retrain
+from gitml.errors import ConfigError, DataError
+from gitml.monitor import alert
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW = ROOT / ".github" / "workflows" / "monitor.yaml"
+GIT_ID = {"GIT_AUTHOR_NAME": "dev", "GIT_AUTHOR_EMAIL": "dev@x", "GIT_COMMITTER_NAME": "dev",
+          "GIT_COMMITTER_EMAIL": "dev@x"}
+INPUTS = ["num_0", "num_1", "num_2", "num_3", "num_4", "num_5", "cat_0", "cat_1"]
+
+GH_STANDIN = """#!{python}
+import json, os, sys
+from pathlib import Path
+args = sys.argv[1:]
+entry = {{"args": args, "token": os.environ.get("GH_TOKEN")}}
+if "--body-file" in args:
+    entry["body"] = Path(args[args.index("--body-file") + 1]).read_text()
+with open(os.environ["GH_STANDIN_LOG"], "a") as log:
+    log.write(json.dumps(entry) + "\\n")
+if args[:2] == ["issue", "list"]:
+    issues = os.environ.get("GH_STANDIN_ISSUES")
+    print(Path(issues).read_text() if issues else "[]")
+elif args[:2] == ["issue", "create"]:
+    print("https://github.example/acme/demo/issues/7")
+elif args[:2] == ["pr", "create"]:
+    print("https://github.example/acme/demo/pull/8")
+"""
+
+
+def standin_gh(folder: Path) -> tuple[Path, Path]:
+    """A recording `gh` on a bin folder; returns (bin folder, log file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    gh = folder / "gh"
+    gh.write_text(GH_STANDIN.format(python=sys.executable))
+    gh.chmod(0o755)
+    return folder, folder / "gh.log"
+
+
+def calls(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def env(**extra: str) -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_AUTHOR", "GIT_COMMITTER", "DVC_EXP"))}
+    out["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{out['PATH']}"
+    out.update({"DO_NOT_TRACK": "1", "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1", **extra})
+    return out
+
+
+def run(cwd: Path, *command: str, **extra: str) -> str:
+    result = subprocess.run(command, cwd=cwd, env=env(**extra), capture_output=True, text=True)
+    if result.returncode:
+        raise AssertionError(f"{command} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+# --- pure pieces -------------------------------------------------------------------------------
+
+
+def test_combine_appends_new_rows_without_exact_duplicates() -> None:
+    base = table(50, 1, 2, 1)
+    new = pd.concat([base.iloc[:5], table(10, 2, 2, 1)], ignore_index=True)
+    combined, dropped = retrain.combine(base, new, "append")
+    assert dropped == 5 and len(combined) == 60
+    assert retrain.combine(base, new, "replace")[0].shape == (15, 4)
+
+
+def test_labelled_rows_keep_training_columns_and_need_every_one(tmp_path: Path) -> None:
+    frame = table(30, 1, 2, 1).assign(prediction="class_0", request_id="r")
+    frame.loc[:9, "target"] = None
+    rows = retrain.labelled_rows(write(frame, tmp_path / "l" / "a.parquet"), ["num_0", "num_1", "cat_0", "target"],
+                                 "target")
+    assert list(rows.columns) == ["num_0", "num_1", "cat_0", "target"] and len(rows) == 20
+    with pytest.raises(DataError, match=r"lacks training columns \['num_9'\]"):
+        retrain.labelled_rows(tmp_path / "l", ["num_9", "target"], "target")
+    with pytest.raises(DataError, match="no rows with a label"):
+        retrain.labelled_rows(write(frame.iloc[:10], tmp_path / "u.parquet"), ["num_0", "target"], "target")
+
+
+def test_data_config_keeps_the_contract_and_points_at_the_new_file(tmp_path: Path) -> None:
+    text = retrain.data_config(params(2, 1), "data/retrain/2026-01-01.parquet", "note")
+    section = yaml.safe_load(text)
+    assert section["source"] == {"kind": "file", "path": "data/retrain/2026-01-01.parquet", "format": "parquet"}
+    assert set(section["contract"]["columns"]) == {"num_0", "num_1", "cat_0", "target"}
+    config = tmp_path / "config.yaml"
+    config.write_text("defaults:\n  - data: breast_cancer  # the data\n  - model: x\n")
+    retrain.select_data_config(config, "retrain")
+    assert config.read_text() == "defaults:\n  - data: retrain  # the data\n  - model: x\n"
+    config.write_text("defaults:\n  - model: x\n")
+    with pytest.raises(ConfigError, match="no `- data: ...` entry"):
+        retrain.select_data_config(config, "retrain")
+
+
+DRIFT = {"status": "drift", "generated_at": "2026-01-01T00:00:00+00:00", "n_drifted": 2, "n_evaluated": 8,
+         "share_drifted": 0.25, "drift_share": 0.5, "dataset_drift": False, "prediction_drift": True,
+         "performance_degraded": False, "drifted_columns": ["num_0", "num_1"],
+         "alerts": ["column 'num_0' drifted: wasserstein 0.9 >= 0.1"],
+         "reference": {"source": "prod", "commit": "abc", "rows": 10}, "current": {"path": "data/inference", "rows": 5}}
+
+
+def test_alert_opens_one_issue_then_updates_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, log = standin_gh(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("GH_STANDIN_LOG", str(log))
+    cfg = params().monitor.alert
+    assert alert.open_or_update(DRIFT, cfg, "https://run") == "opened issue https://github.example/acme/demo/issues/7"
+    first = calls(log)
+    assert [c["args"][:2] for c in first] == [["issue", "list"], ["label", "create"], ["issue", "create"]]
+    assert first[0]["args"] == ["issue", "list", "--state", "open", "--label", "drift", "--json", "number,body",
+                                "--limit", "100"]
+    assert first[2]["args"][:6] == ["issue", "create", "--title", "Data drift detected", "--label", "drift"]
+    body = first[2]["body"]
+    assert alert.MARKER in body and "wasserstein 0.9" in body and "https://run" in body
+    issues = tmp_path / "issues.json"
+    issues.write_text(json.dumps([{"number": 3, "body": "someone else's"}, {"number": 7, "body": first[2]["body"]}]))
+    monkeypatch.setenv("GH_STANDIN_ISSUES", str(issues))
+    assert alert.open_or_update(DRIFT, cfg) == "updated issue #7"
+    update = calls(log)[3:]
+    assert [c["args"][:3] for c in update] == [["issue", "list", "--state"], ["issue", "edit", "7"],
+                                               ["issue", "comment", "7"]]
+    assert alert.open_or_update({**DRIFT, "status": "no_drift"}, cfg).startswith("no drift")
+    assert len(calls(log)) == 6
+
+
+def test_alert_without_gh_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(alert.GitHubError, match="GitHub CLI is not installed"):
+        alert.open_or_update(DRIFT, params().monitor.alert)
+
+
+def test_monitor_workflow_passes_the_schema_and_zizmor_offline() -> None:
+    bin_dir = Path(sys.executable).parent
+    for command in ([str(bin_dir / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
+                    [str(bin_dir / "zizmor"), "--offline", str(WORKFLOW)]):
+        result = subprocess.run(command, capture_output=True, text=True)
+        assert result.returncode == 0, f"{command[0]}:\n{result.stdout}\n{result.stderr}"
+
+
+# --- end to end ----------------------------------------------------------------------------------
+
+
+def _configure(path: Path, remote: Path) -> None:
+    """Small synthetic data, a fast model, and an absolute DVC remote (a team's bucket)."""
+    synthetic = path / "conf" / "data" / "synthetic.yaml"
+    config = yaml.safe_load(synthetic.read_text())
+    config["source"].update(n_rows=1200, n_numeric=6, n_categorical=2)
+    synthetic.write_text(yaml.safe_dump(config, sort_keys=False))
+    retrain.select_data_config(path / "conf" / "config.yaml", "synthetic")
+    forest = path / "conf" / "model" / "random_forest.yaml"
+    forest.write_text(forest.read_text().replace("n_estimators: 100", "n_estimators: 20"))
+    evaluate = path / "conf" / "evaluate" / "default.yaml"
+    evaluate.write_text(evaluate.read_text().replace("n_repeats: 5", "n_repeats: 1"))
+    run(path, "gitml", "compose")
+    run(path, "dvc", "remote", "modify", "storage", "url", str(remote))
+
+
+def _serve_and_log(path: Path) -> None:
+    """Serve the prod model for real and send it drifted traffic; its labels arrive later, apart."""
+    current = table(400, 99, 6, 2)
+    for name in ("num_0", "num_1", "num_2", "num_3"):
+        current[name] = current[name] + current[name].std()
+    current.loc[: len(current) // 2, "cat_0"] = "a"
+    with cli_server(path, "--stage", "prod") as (url, process):
+        response = httpx.post(f"{url}/predict", json={"records": current[INPUTS].to_dict("records")}, timeout=120)
+        assert response.status_code == 200, response.text
+        process.send_signal(signal.SIGTERM)  # a clean shutdown flushes the prediction log
+        process.wait(60)
+    assert list((path / "data" / "inference").glob("predictions-*.parquet"))
+    write(current[[*INPUTS, "target"]], path / "data" / "labelled" / "2026-01-02.parquet")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A trained project whose model is in prod and served drifted traffic: its log and labels, pushed."""
+    root = tmp_path_factory.mktemp("monitor-e2e")
+    path = root / "demo"
+    run(root, "gitml", "init", str(path), "--name", "demo", **GIT_ID)
+    _configure(path, root / "remote")
+    run(path, "dvc", "repro")
+    run(path, "git", "add", "--all")
+    run(path, "git", "commit", "-qm", "first model", **GIT_ID)
+    run(path, "gitml", "register", "--version", "v0.0.1", **GIT_ID)
+    run(path, "gitml", "promote", "model", "v0.0.1", "--stage", "prod", **GIT_ID)
+    _serve_and_log(path)
+    run(path, "dvc", "add", "data/inference", "data/labelled")
+    run(path, "git", "add", "--all")
+    run(path, "git", "commit", "-qm", "prediction log and labels", **GIT_ID)
+    run(path, "dvc", "push")
+    run(root, "git", "clone", "--quiet", "--bare", str(path), str(root / "origin.git"))
+    return path
+
+
+def _expand(value: str, context: dict[str, str]) -> str:
+    """`${{ a || b }}` in env values, from a fixed context; an unknown name fails the test."""
+    def one(match: re.Match[str]) -> str:
+        for name in (part.strip() for part in match.group(1).split("||")):
+            assert name in context, f"the test runner does not know {name!r}: extend its context"
+            if context[name]:
+                return context[name]
+        return ""
+
+    return re.sub(r"\$\{\{\s*(.*?)\s*\}\}", one, value)
+
+
+def _condition(expression: str, outputs: dict[str, dict[str, str]]) -> bool:
+    if expression.strip() == "always()":
+        return True
+    match = re.fullmatch(r"\s*steps\.([\w-]+)\.outputs\.(\w+)\s*==\s*'([^']*)'\s*", expression)
+    assert match, f"the test runner cannot evaluate `if: {expression}`: extend it"
+    step, key, wanted = match.groups()
+    return outputs.get(step, {}).get(key) == wanted
+
+
+def run_workflow(clone: Path, extra_env: dict[str, str], context: dict[str, str]) -> tuple[list[str], dict]:
+    """Run the workflow's `run:` steps in order, as the runner would (bash -eo pipefail), skipping `uses:`."""
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    (job,) = workflow["jobs"].values()
+    base = {**workflow.get("env", {}), **job.get("env", {})}
+    outputs: dict[str, dict[str, str]] = {}
+    ran = []
+    for step in job["steps"]:
+        if "uses" in step or ("if" in step and not _condition(step["if"], outputs)):
+            continue
+        output = clone.parent / "github_output"
+        output.write_text("")
+        step_env = {k: _expand(str(v), context) for k, v in {**base, **step.get("env", {})}.items()}
+        result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=clone,
+                                env=env(**extra_env, **step_env, GITHUB_OUTPUT=str(output)),
+                                capture_output=True, text=True)
+        assert result.returncode == 0, f"step {step.get('name')!r} failed:\n{result.stdout}\n{result.stderr}"
+        outputs[step.get("id", "")] = dict(line.split("=", 1) for line in output.read_text().splitlines())
+        ran.append(step["name"])
+    return ran, outputs
+
+
+@pytest.fixture(scope="module")
+def workflow_run(project: Path) -> dict[str, Any]:
+    """The monitor workflow's `run:` steps, run once in a fresh clone of the bare origin."""
+    root = project.parent
+    clone = root / "ci"
+    run(root, "git", "clone", "--quiet", str(root / "origin.git"), str(clone))
+    folder, log = standin_gh(root / "bin")
+    summary = root / "summary.md"
+    context = {"github.token": "test-token", "secrets.RETRAIN_TOKEN": "", "github.server_url": "https://github.example",
+               "github.repository": "acme/demo", "github.run_id": "42"}
+    path = f"{folder}{os.pathsep}{env()['PATH']}"
+    ran, outputs = run_workflow(clone, {"PATH": path, "GH_STANDIN_LOG": str(log), "GITHUB_STEP_SUMMARY": str(summary),
+                                        "GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "main"}, context)
+    return {"root": root, "clone": clone, "log": log, "summary": summary, "ran": ran, "outputs": outputs, "path": path}
+
+
+def test_monitor_workflow_alerts_and_opens_a_retrain_pull_request(project: Path, workflow_run: dict[str, Any]) -> None:
+    root, clone, log = workflow_run["root"], workflow_run["clone"], workflow_run["log"]
+    assert workflow_run["ran"] == [
+        "Install gitml", "Fetch data and models", "Monitor (exit 0 no drift, 1 drift, 2 could not evaluate)",
+        "Open or update the drift issue", "Open the retraining pull request",
+    ]
+    assert workflow_run["outputs"]["monitor"] == {"status": "1"}
+
+    report = json.loads((clone / "reports" / "drift.json").read_text())
+    prod = run(project, "git", "rev-list", "-n", "1", "model@v0.0.1").strip()
+    assert report["reference"] == {"source": "prod", "version": "v0.0.1", "commit": prod,
+                                   "path": "data/features/train.parquet", "rows": 960}
+    assert report["dataset_drift"] is True and set(report["drifted_columns"]) >= {"num_0", "num_1", "num_2", "num_3"}
+    assert report["current"]["model_versions"] == {"v0.0.1": 400}
+    assert "performance" not in report  # the log has no labels: they arrive separately, for retraining
+    assert "Drift report" in workflow_run["summary"].read_text()
+    shown = json.loads(run(clone, "dvc", "metrics", "show", "--json", "reports/drift.json"))
+    assert "share_drifted" in json.dumps(shown)
+
+    made = calls(log)
+    assert [c["args"][:2] for c in made] == [["issue", "list"], ["label", "create"], ["issue", "create"],
+                                             ["auth", "setup-git"], ["label", "create"], ["pr", "create"]]
+    assert {c["token"] for c in made} == {"test-token"}
+    assert "https://github.example/acme/demo/actions/runs/42" in made[2]["body"]
+    pr = made[5]["args"]
+    branch = pr[pr.index("--head") + 1]
+    assert re.fullmatch(r"retrain/\d{4}-\d{2}-\d{2}", branch)
+    assert pr[:6] == ["pr", "create", "--base", "main", "--head", branch] and pr[-2:] == ["--label", "retrain"]
+    title = pr[pr.index("--title") + 1]
+    assert title.startswith(f"Retrain: drift in {report['n_drifted']} of 8 columns")
+    assert "num_0" in made[5]["body"] and "The gate decides" in made[5]["body"]
+
+    origin = root / "origin.git"
+    message = run(origin, "git", "log", "-1", "--format=%an%n%B", branch)
+    assert message.startswith(f"gitml-bot\n{title}\n")
+    assert "Drift report reports/drift.json" in message and "column 'num_0' drifted" in message
+    assert "400 labelled rows from data/labelled" in message and "Metrics of the retrained model" in message
+    changed = run(origin, "git", "diff", "--name-only", "main", branch).split()
+    dataset = f"data/retrain/{branch.removeprefix('retrain/')}.parquet"
+    assert {"conf/config.yaml", "conf/data/retrain.yaml", "params.yaml", "dvc.lock", f"{dataset}.dvc"} <= set(changed)
+    params_on_branch = yaml.safe_load(run(origin, "git", "show", f"{branch}:params.yaml"))
+    assert params_on_branch["data"]["source"] == {"kind": "file", "path": dataset, "format": "parquet"}
+    metrics = [json.loads(run(origin, "git", "show", f"{ref}:reports/metrics.json")) for ref in ("main", branch)]
+    assert metrics[0] != metrics[1]
+    md5 = yaml.safe_load(run(origin, "git", "show", f"{branch}:{dataset}.dvc"))["outs"][0]["md5"]
+    assert (root / "remote" / "files" / "md5" / md5[:2] / md5[2:]).is_file(), "dvc push did not upload the data"
+    assert pd.read_parquet(clone / dataset).shape == (1600, 9)
+    # The branch is taken here and on origin: the next retrain of the day gets `-2`.
+    date = branch.removeprefix("retrain/")
+    assert retrain.branch_name(clone, None, "retrain/", date) == f"{branch}-2"
+    with pytest.raises(retrain.RetrainError, match="already exists"):
+        retrain.branch_name(clone, branch, "retrain/")
+
+
+def test_a_second_retrain_replaces_the_previous_training_file(workflow_run: dict[str, Any],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    clone, path = workflow_run["clone"], workflow_run["path"]
+    monkeypatch.setenv("PATH", path)
+    again = subprocess.run(["gitml", "retrain"], cwd=clone, env=env(PATH=path), capture_output=True, text=True)
+    assert again.returncode == 1
+    assert "all 400 labelled rows are already in the training data" in again.stderr
+    assert run(clone, "git", "status", "--porcelain", "--untracked-files=no") == ""
+    p = config.load(clone / "params.yaml")
+    previous = p.data.source.path
+    labels = write(table(150, 7, 6, 2)[[*INPUTS, "target"]], clone / "new-labels" / "batch.parquet")
+    new = retrain.labelled_rows(labels, INPUTS + ["target"], "target")
+    refreshed, note = retrain.training_data(p, new, "new-labels", clone)
+    assert len(refreshed) == 1750 and note.endswith("+ 150 labelled rows from new-labels")
+    run(clone, "git", "switch", "-q", "-c", "retrain/second")
+    retrain.write_training_data(p, refreshed, "data/retrain/second.parquet", note, clone)
+    assert config.load(clone / "params.yaml").data.source.path == "data/retrain/second.parquet"
+    assert not (clone / previous).exists() and not (clone / f"{previous}.dvc").exists()
+    staged = run(clone, "git", "status", "--porcelain", "data/retrain").splitlines()
+    assert sorted(staged) == sorted([f"D  {previous}.dvc", "A  data/retrain/second.parquet.dvc",
+                                     "M  data/retrain/.gitignore"])
+    assert pd.read_parquet(clone / "data/retrain/second.parquet").shape == (1750, 9)
+
+
+def test_retrain_refuses_a_dirty_working_tree(project: Path, tmp_path: Path) -> None:
+    clone = tmp_path / "dirty"
+    run(tmp_path, "git", "clone", "--quiet", str(project), str(clone))
+    (clone / "params.yaml").write_text((clone / "params.yaml").read_text() + "\n")
+    result = subprocess.run(["gitml", "retrain"], cwd=clone, env=env(), capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: the working tree has uncommitted changes; commit or stash them first"
+    assert run(clone, "git", "branch", "--list", "retrain/*") == ""
