@@ -25,6 +25,7 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/monitor.py
+	$(BIN)/python bench/gate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

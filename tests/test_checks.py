@@ -27,7 +27,8 @@ def test_editing_conf_without_composing_is_stale(project):
     later = (project / "params.yaml").stat().st_mtime + 10
     os.utime(config, (later, later))
 
-    with pytest.raises(ConfigError, match=r"params\.yaml: stale, .* at model\.random_state, seed, tune\.seed;"):
+    stale = r"params\.yaml: stale, .* at gate\.bootstrap\.seed, model\.random_state, seed, tune\.seed;"
+    with pytest.raises(ConfigError, match=stale):
         checks.check_project("params.yaml", "conf")
 
 

@@ -3,49 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import init, run
 
 pytestmark = pytest.mark.e2e
 
 FAST = ["model.n_estimators=20", "evaluate.importance.n_repeats=2"]
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    env.update(
-        DO_NOT_TRACK="1",
-        GIT_AUTHOR_NAME="gitml test",
-        GIT_AUTHOR_EMAIL="test@gitml.local",
-        GIT_COMMITTER_NAME="gitml test",
-        GIT_COMMITTER_EMAIL="test@gitml.local",
-    )
-    env.pop("DVC_EXP_NAME", None)
-    return env
-
-
-def run(cwd: Path, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(command, cwd=cwd, env=_env(), capture_output=True, text=True)
-    if check and result.returncode:
-        raise AssertionError(f"{command} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def init(path: Path) -> Path:
-    """A new project with a fast model, committed."""
-    run(path.parent, "gitml", "init", str(path), "--name", "demo")
-    config = path / "conf" / "model" / "random_forest.yaml"
-    config.write_text(config.read_text().replace("n_estimators: 100", "n_estimators: 20"))
-    run(path, "gitml", "compose")
-    run(path, "git", "commit", "-qam", "fast model for tests")
-    return path
 
 
 @pytest.fixture(scope="module")

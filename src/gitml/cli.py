@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "gitml.commands.experiments",
     "gitml.commands.serve",
     "gitml.commands.monitor",
+    "gitml.commands.gate",
 )
 
 

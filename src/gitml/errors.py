@@ -47,3 +47,15 @@ class ComputeError(GitmlError):
 
 class TuneError(GitmlError):
     """A search could not produce a result (e.g. every trial failed): names the model family."""
+
+
+class GateError(GitmlError):
+    """The gate could not evaluate (bad policy, missing baseline, stale workspace): names what and where."""
+
+    exit_code = 2
+
+
+class GateFailed(GitmlError):
+    """The gate evaluated and the candidate failed its promotion policy: names the failing metrics."""
+
+    exit_code = 1

@@ -37,6 +37,12 @@ Edit `conf/`, never `params.yaml`: `dvc repro` alone does not recompose it, and 
 `check` stage stops a run whose params.yaml is stale.
 """
 
+#: What the project's CI installs (`pip install -r requirements.txt` in .github/workflows).
+_REQUIREMENTS = """# What CI installs for this project (.github/workflows). Add what your pipeline needs,
+# e.g. dvc[s3] for an S3 remote.
+gitml>={version}
+"""
+
 
 def template_root() -> Path:
     """The packaged template, or the source tree when gitml runs from a checkout."""
@@ -52,6 +58,15 @@ def _run(directory: Path, *command: str) -> None:
     if result.returncode:
         detail = (result.stderr or result.stdout).strip().splitlines()
         raise GitmlError(f"`{' '.join(command)}` failed in {directory}: {detail[-1] if detail else result.returncode}")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gitml")
+    except PackageNotFoundError:
+        return "0.1"
 
 
 def init(directory: str | Path, name: str | None = None) -> Path:
@@ -74,6 +89,7 @@ def init(directory: str | Path, name: str | None = None) -> Path:
     config.write_text(re.sub(r"(?m)^(  name: ).*$", rf"\g<1>{name}", config.read_text(), count=1))
     compose.write(directory / "params.yaml", directory / "conf")
     (directory / "README.md").write_text(_README.format(name=name))
+    (directory / "requirements.txt").write_text(_REQUIREMENTS.format(version=_version()))
     _run(directory, "git", "init", "--quiet", "--initial-branch=main")
     _run(directory, "dvc", "init", "--quiet", "--force")
     shutil.copy2(root / ".dvc" / "config", directory / ".dvc" / "config")
