@@ -219,7 +219,7 @@ def test_promote_workflow_pushes_tags_to_origin(project: dict, tmp_path: Path) -
     peeled = {line.split()[1].removeprefix("refs/tags/").removesuffix("^{}"): line.split()[0]
               for line in remote.splitlines() if line.endswith("^{}")}
     assert peeled == {"model@v0.0.1": head, "model#staging#1": head}
-    assert (tmp_path / "pip.log").read_text() == "install gitml\n"
+    assert (tmp_path / "pip.log").read_text() == "install -r requirements.txt\n"
 
     run_job(workflow, "prod", "workflow_dispatch", checkout, env, {"version": "staging"})
     fresh = tmp_path / "fresh"

@@ -262,6 +262,9 @@ def workflow_run(project: Path) -> dict[str, Any]:
     clone = root / "ci"
     run(root, "git", "clone", "--quiet", str(root / "origin.git"), str(clone))
     folder, log = standin_gh(root / "bin")
+    pip = folder / "pip"  # gitml is installed already: record what the workflow asks pip for
+    pip.write_text(f"#!/bin/sh\necho \"$@\" >> {root / 'pip.log'}\n")
+    pip.chmod(0o755)
     summary = root / "summary.md"
     context = {"github.token": "test-token", "secrets.RETRAIN_TOKEN": "", "github.server_url": "https://github.example",
                "github.repository": "acme/demo", "github.run_id": "42"}
@@ -273,6 +276,7 @@ def workflow_run(project: Path) -> dict[str, Any]:
 
 def test_monitor_workflow_alerts_and_opens_a_retrain_pull_request(project: Path, workflow_run: dict[str, Any]) -> None:
     root, clone, log = workflow_run["root"], workflow_run["clone"], workflow_run["log"]
+    assert (root / "pip.log").read_text() == "install -r requirements.txt\n"
     assert workflow_run["ran"] == [
         "Install gitml", "Fetch data and models", "Monitor (exit 0 no drift, 1 drift, 2 could not evaluate)",
         "Open or update the drift issue", "Open the retraining pull request",
@@ -325,6 +329,20 @@ def test_monitor_workflow_alerts_and_opens_a_retrain_pull_request(project: Path,
         retrain.branch_name(clone, branch, "retrain/")
 
 
+def test_the_gate_decides_on_the_retrain_branch(project: Path, workflow_run: dict[str, Any]) -> None:
+    """The loop's last step: the retrained model is judged against the prod model, not promoted."""
+    clone, path = workflow_run["clone"], workflow_run["path"]
+    branch = run(clone, "git", "branch", "--show-current").strip()
+    assert branch.startswith("retrain/")
+    gate = subprocess.run(["gitml", "gate"], cwd=clone, env=env(PATH=path), capture_output=True, text=True)
+    assert gate.returncode in (0, 1), gate.stderr
+    report = json.loads((clone / "reports" / "gate.json").read_text())
+    assert report["verdict"] == ("pass" if gate.returncode == 0 else "fail")
+    assert report["baseline"]["commit"] == run(project, "git", "rev-list", "-n", "1", "model@v0.0.1").strip()
+    assert report["candidate"]["commit"] == run(clone, "git", "rev-parse", "HEAD").strip()
+    assert run(clone, "git", "tag", "--list", "model@*").split() == ["model@v0.0.1"], "nothing was registered"
+
+
 def test_a_second_retrain_replaces_the_previous_training_file(workflow_run: dict[str, Any],
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     clone, path = workflow_run["clone"], workflow_run["path"]
@@ -357,3 +375,4 @@ def test_retrain_refuses_a_dirty_working_tree(project: Path, tmp_path: Path) -> 
     assert result.returncode == 1
     assert result.stderr.strip() == "error: the working tree has uncommitted changes; commit or stash them first"
     assert run(clone, "git", "branch", "--list", "retrain/*") == ""
+
