@@ -187,9 +187,8 @@ def run_job(workflow: dict, job: str, event: str, cwd: Path, env: dict[str, str]
         assert result.returncode == 0, f"step {step['run']!r} failed:\n{result.stdout}\n{result.stderr}"
 
 
-def test_promote_workflow_lints_clean() -> None:
-    run(ROOT, "check-jsonschema", "--builtin-schema", "vendor.github-workflows", str(WORKFLOW))
-    run(ROOT, "zizmor", "--offline", str(WORKFLOW))
+def test_promote_workflow_names_the_artifact_and_the_approval_environment() -> None:
+    # Schema and zizmor checks of every workflow file live in test_workflows.py.
     workflow = yaml.safe_load(WORKFLOW.read_text())
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     assert workflow["env"]["MODEL"] == params["registry"]["artifact"]
