@@ -43,7 +43,8 @@ def setup(workdir: Path, n_rows: int) -> int:
     import pyarrow.parquet as pq
     import yaml
 
-    from gitml import compose, config
+    from gitml import config
+    from gitml.config import compose
 
     raw = yaml.safe_load(compose.compose(ROOT / "conf", ["data=synthetic", f"data.source.n_rows={n_rows}"]))
     raw["features"].update(derived=DERIVED, transforms=GROUPS, dedup={"policy": "first", "subset": []})
@@ -106,12 +107,14 @@ def gitml_transforms(workdir: Path) -> None:
     """Fit the compiled preprocessing on the train split (what training does before the estimator)."""
     import pandas as pd
 
-    from gitml import config, data, features
+    from gitml import config
+    from gitml.data import sources
+    from gitml.features import spec
 
     params = config.load(workdir / "params.yaml")
     train = pd.read_parquet(workdir / "data" / "features" / "train.parquet")
-    columns = features.input_columns(data.contract(params.data), "target", params.features)
-    pre = features.preprocessor(columns, params.features, params.project.allowed_targets)
+    columns = spec.input_columns(sources.contract(params.data), "target", params.features)
+    pre = spec.preprocessor(columns, params.features, params.project.allowed_targets)
     out = pre.fit_transform(train.drop(columns=["target"]))
     print(out.shape)
 

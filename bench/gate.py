@@ -4,11 +4,11 @@ Run with `python bench/gate.py [--rows 1000000] [--resamples 1000]`. Two seeded 
 classifiers' predictions on the same test rows (continuous probabilities, as a gradient-boosted
 model gives), then, in the same run:
 
-- `bootstrap.paired` with the configured default (`auto`: the fast method beyond 20,000 rows):
+- `gitml.gate.bootstrap.paired` with the configured default (`auto`: the fast method beyond 20,000 rows):
   1,000 resamples of every metric (accuracy, f1, precision, recall, roc_auc, log_loss) of both
   models, target under 5 s at 1M rows;
 - the straightforward loop it replaces: per resample, draw row indices and call
-  `evaluate.metrics` on both resampled frames (scikit-learn), timed over a few resamples and
+  `gitml.model.metrics.compute` on both resampled frames (scikit-learn), timed over a few resamples and
   scaled to the same count (ratio);
 - the exact method (textbook resampling, exact ROC AUC) over a few blocks, scaled likewise;
 - at a size where both methods are cheap, the interval widths of fast vs exact (they should agree).
@@ -23,8 +23,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from gitml import bootstrap, evaluate
 from gitml.config import Bootstrap
+from gitml.gate import bootstrap
+from gitml.model import metrics
 
 
 def predictions(n_rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -40,15 +41,15 @@ def predictions(n_rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]
 
 
 def loop(base: pd.DataFrame, cand: pd.DataFrame, resamples: int, seed: int = 0) -> dict[str, list[float]]:
-    """The straightforward paired bootstrap: one index draw and two `evaluate.metrics` calls per resample."""
+    """The straightforward paired bootstrap: one index draw and two `metrics.compute` calls per resample."""
     rng = np.random.default_rng(seed)
     deltas: dict[str, list[float]] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for _ in range(resamples):
             rows = rng.integers(0, len(base), size=len(base))
-            a = evaluate.metrics(base.iloc[rows].reset_index(drop=True), "classification")
-            b = evaluate.metrics(cand.iloc[rows].reset_index(drop=True), "classification")
+            a = metrics.compute(base.iloc[rows].reset_index(drop=True), "classification")
+            b = metrics.compute(cand.iloc[rows].reset_index(drop=True), "classification")
             for name in a:
                 deltas.setdefault(name, []).append(b[name] - a[name])
     return deltas
@@ -77,7 +78,7 @@ def main() -> None:
     exact_total = exact_s / args.exact_resamples * args.resamples
     print(f"{args.rows:,} rows, {args.resamples:,} resamples, 6 metrics x 2 models:")
     print(f"  bootstrap.paired ({result.method} method, whole call): {fast_s:.2f} s (target < 5 s)")
-    print(f"  per-resample loop of evaluate.metrics: {loop_s / args.loop_resamples:.2f} s per resample "
+    print(f"  per-resample loop of metrics.compute: {loop_s / args.loop_resamples:.2f} s per resample "
           f"-> {loop_total:.0f} s for {args.resamples:,} (timed over {args.loop_resamples}); "
           f"ratio {loop_total / fast_s:.0f}x")
     print(f"  exact method (textbook resampling, exact ROC AUC): {exact_total:.1f} s for {args.resamples:,} "

@@ -57,7 +57,7 @@ def timed(command: list[str], cwd: Path) -> tuple[float, int, str]:
 
 def make_data(n_rows: int, folder: Path) -> tuple[Path, Path]:
     from gitml.config import SyntheticSource
-    from gitml.data import synthetic
+    from gitml.data.sources import synthetic
 
     source = SyntheticSource(kind="synthetic", n_rows=n_rows)
     reference = synthetic(source, "classification", "target", 1)

@@ -72,7 +72,7 @@ def baseline_script(n_rows: int, workdir: Path) -> None:
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     from gitml.config import SyntheticSource
-    from gitml.data import synthetic
+    from gitml.data.sources import synthetic
 
     source = SyntheticSource(kind="synthetic", n_rows=n_rows, noise=0.5)
     frame = synthetic(source, "classification", "target", 42)

@@ -39,17 +39,25 @@ FLOOR_SLACK_MS = 3.0
 def train(directory: Path) -> tuple[object, list[dict]]:
     """The issue's model, fitted by the library as the pipeline would; returns it and test records."""
     import yaml
+    from sklearn.model_selection import train_test_split
 
-    from gitml import compose, config, data, features, io, modelio, train
+    from gitml import config
+    from gitml.config import compose
+    from gitml.core import io
+    from gitml.data import sources
+    from gitml.model import modelio
+    from gitml.train import fit
 
     text = compose.compose(ROOT / "conf", ["data=breast_cancer", "model=random_forest", "model.max_depth=10",
                                            "model.n_estimators=100"])
     params = config.validate(yaml.safe_load(text))
-    frame = data.load(params.data, params.seed)
-    fit_rows, test = features.split(frame, params.data.target, params.data.task, params.features, params.seed)
-    model = train.fit(params, fit_rows)
-    modelio.save_model(model, directory / "model.skops")
-    io.write_json(directory / "signature.json", train.signature(params, model))
+    frame = sources.load(params.data, params.seed)
+    target, split = params.data.target, params.features.split
+    fit_rows, test = train_test_split(frame, test_size=split.test_size, random_state=params.seed,
+                                      stratify=frame[target])
+    model = fit.fit(params, fit_rows, params.model.spec())
+    modelio.save_model(model, directory / modelio.MODEL_FILE)
+    io.write_json(directory / modelio.SIGNATURE_FILE, fit.signature(params, model))
     records = test.drop(columns=[params.data.target]).to_dict(orient="records")
     return model, records
 

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import yaml
 
-from gitml import compose, config, tuning
-from gitml.config import SyntheticSource
-from gitml.data import synthetic
+from gitml import config
+from gitml.config import SyntheticSource, compose
+from gitml.data.sources import synthetic
+from gitml.tune import search
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 SPACE = {
@@ -44,7 +45,7 @@ def params(rows: int, trials: int, folds: int, compute: dict[str, object]) -> co
 def timed(label: str, p: config.Params, frame: object) -> tuple[float, dict]:
     load = os.getloadavg()[0]
     started = time.perf_counter()
-    outcome = tuning.run(p, frame)
+    outcome = search.search(p, frame)
     elapsed = time.perf_counter() - started
     assert outcome is not None
     print(f"{label}: {elapsed:.1f} s (load average before {load:.1f}, after {os.getloadavg()[0]:.1f}); "
@@ -67,7 +68,7 @@ def main() -> None:
     frame = full.sample(frac=0.8, random_state=base.seed).reset_index(drop=True)  # the training split's size
     print(f"{args.trials} trials x {args.folds}-fold CV of HistGradientBoostingClassifier on {len(frame):,} rows; "
           f"{os.cpu_count()} cores", flush=True)
-    tuning.run(params(args.rows, 1, 2, {"n_jobs": 1}), frame.head(2000))  # warm-up: imports are not timed
+    search.search(params(args.rows, 1, 2, {"n_jobs": 1}), frame.head(2000))  # warm-up: imports are not timed
     with threadpool_limits(1):
         one, spec_one = timed("n_jobs=1, one thread (baseline)", params(args.rows, args.trials, args.folds,
                                                                         {"n_jobs": 1}), frame)

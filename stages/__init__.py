@@ -1,1 +1,1 @@
-"""DVC stage entry points: each reads its params section, calls the gitml library, writes outputs."""
+"""DVC stage entry points: each is one call into the gitml library, which does the work and writes the outputs."""

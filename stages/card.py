@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gitml import card, stage
-from gitml.config import Params
-
-
-def run(params: Params) -> None:
-    card.write(params)
+from gitml.cli import stage
+from gitml.registry import card
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return stage.run(run, argv, __doc__)
+    return stage.run(card.run, argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gitml import featurize, stage
-from gitml.config import Params
-
-
-def run(params: Params) -> None:
-    featurize.run(params)
+from gitml.cli import stage
+from gitml.features import split
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return stage.run(run, argv, __doc__)
+    return stage.run(split.run, argv, __doc__)
 
 
 if __name__ == "__main__":

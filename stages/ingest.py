@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gitml import data, io, stage
-from gitml.config import Params
-
-
-def run(params: Params) -> None:
-    io.write_parquet(params.paths.raw, data.load(params.data, params.seed))
+from gitml.cli import stage
+from gitml.data import ingest
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return stage.run(run, argv, __doc__)
+    return stage.run(ingest.run, argv, __doc__)
 
 
 if __name__ == "__main__":

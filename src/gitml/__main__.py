@@ -1,5 +1,5 @@
 """`python -m gitml` runs the CLI, so DVC stages need only the interpreter on PATH."""
 
-from gitml.cli import main
+from gitml.cli.main import main
 
 raise SystemExit(main())

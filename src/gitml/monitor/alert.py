@@ -8,32 +8,15 @@ not make the next run open a second one. Everything goes through the GitHub CLI
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from gitml.config import Alert
-from gitml.errors import GitmlError
+from gitml.vcs.github import run as gh
 
 #: Hidden in the issue body; how the next run finds the issue again.
 MARKER = "<!-- gitml:drift-issue -->"
-
-
-class GitHubError(GitmlError):
-    """A `gh` call failed: names the command and what gh said."""
-
-
-def gh(*args: str) -> str:
-    """Run `gh` and return its output; a failure is one line naming the command."""
-    try:
-        result = subprocess.run(["gh", *args], capture_output=True, text=True)
-    except FileNotFoundError as exc:
-        raise GitHubError("gh: the GitHub CLI is not installed (https://cli.github.com)") from exc
-    if result.returncode:
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        raise GitHubError(f"gh {' '.join(args[:2])}: {detail[-1] if detail else f'exit {result.returncode}'}")
-    return result.stdout
 
 
 def body(report: dict[str, Any], link: str | None = None) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gitml.config import Monitor
-from gitml.monitor import policy, stats
+from gitml.monitor import rules, stats
 from gitml.monitor.sources import Table
 
 if TYPE_CHECKING:
@@ -69,13 +69,13 @@ def evaluate(specs: list[Spec], ref: Table, cur: Table, monitor: Monitor) -> dic
             results[spec.name] = problem
         else:
             (numeric if spec.role == "numeric" else categorical).append(spec)
-    rules = {spec.name: policy.resolve(monitor, spec.name, spec.role) for spec in numeric + categorical}
+    resolved = {spec.name: rules.resolve(monitor, spec.name, spec.role) for spec in numeric + categorical}
     for block in _blocks(numeric, max(ref.rows, cur.rows), monitor.read.block_mb):
         ref_values = _read_floats(ref, [s.ref_column for s in block])
         cur_values = _read_floats(cur, [s.cur_column for s in block])
         for spec in block:
             a, b = ref_values.pop(spec.ref_column), cur_values.pop(spec.cur_column)
-            results[spec.name] = _numeric_entry(spec, a, b, ref.rows, cur.rows, rules[spec.name], monitor)
+            results[spec.name] = _numeric_entry(spec, a, b, ref.rows, cur.rows, resolved[spec.name], monitor)
         log.info("compared numeric columns: %s", ", ".join(s.name for s in block))
     if categorical:
         ref_counts = _read_counts(ref, sorted({s.ref_column for s in categorical}))
@@ -83,7 +83,7 @@ def evaluate(specs: list[Spec], ref: Table, cur: Table, monitor: Monitor) -> dic
         for spec in categorical:
             results[spec.name] = _categorical_entry(
                 spec, ref_counts[spec.ref_column], cur_counts[spec.cur_column], ref.rows, cur.rows,
-                rules[spec.name], monitor,
+                resolved[spec.name], monitor,
             )
         log.info("compared categorical columns: %s", ", ".join(s.name for s in categorical))
     return {spec.name: results[spec.name] for spec in specs}
@@ -183,14 +183,14 @@ def _mark_missing_drift(entry: dict[str, Any]) -> None:
 def _finish(entry: dict[str, Any], decision: dict[str, Any]) -> dict[str, Any]:
     entry["rule"] = decision
     if decision["drifted"]:
-        entry.update(status="drift", drifted=True, reason=policy.describe(decision))
+        entry.update(status="drift", drifted=True, reason=rules.describe(decision))
     if entry["missing"]["changed"]:
         _mark_missing_drift(entry)
     return entry
 
 
 def _numeric_entry(spec: Spec, ref: np.ndarray, cur: np.ndarray, ref_rows: int, cur_rows: int,
-                   rule: policy.Rule, monitor: Monitor) -> dict[str, Any]:
+                   rule: rules.Rule, monitor: Monitor) -> dict[str, Any]:
     ref, cur = ref[~np.isnan(ref)], cur[~np.isnan(cur)]
     missing = _missing(ref_rows - len(ref), ref_rows, cur_rows - len(cur), cur_rows, monitor)
     guarded = _guarded(spec, len(ref), len(cur), missing, monitor)
@@ -200,11 +200,11 @@ def _numeric_entry(spec: Spec, ref: np.ndarray, cur: np.ndarray, ref_rows: int, 
     notes = ["reference is constant"] if values["ref_std"] == 0 else []
     entry = _entry(spec, "ok", rows={"reference": len(ref), "current": len(cur)}, missing=missing,
                    stats=values, notes=notes, chart=chart)
-    return _finish(entry, policy.decide(rule, values, ref_rows, monitor.table.small_reference))
+    return _finish(entry, rules.decide(rule, values, ref_rows, monitor.table.small_reference))
 
 
 def _categorical_entry(spec: Spec, ref: tuple[dict[str, int], int], cur: tuple[dict[str, int], int],
-                       ref_rows: int, cur_rows: int, rule: policy.Rule, monitor: Monitor) -> dict[str, Any]:
+                       ref_rows: int, cur_rows: int, rule: rules.Rule, monitor: Monitor) -> dict[str, Any]:
     (ref_counts, ref_missing), (cur_counts, cur_missing) = ref, cur
     missing = _missing(ref_missing, ref_rows, cur_missing, cur_rows, monitor)
     ref_n, cur_n = sum(ref_counts.values()), sum(cur_counts.values())
@@ -215,4 +215,4 @@ def _categorical_entry(spec: Spec, ref: tuple[dict[str, int], int], cur: tuple[d
     notes = ["reference is constant"] if len(ref_counts) == 1 else []
     entry = _entry(spec, "ok", rows={"reference": ref_n, "current": cur_n}, missing=missing, stats=values,
                    new_categories=chart["new"], notes=notes, chart=chart)
-    return _finish(entry, policy.decide(rule, values, ref_rows, monitor.table.small_reference))
+    return _finish(entry, rules.decide(rule, values, ref_rows, monitor.table.small_reference))

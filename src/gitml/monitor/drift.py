@@ -13,18 +13,14 @@ import logging
 import math
 from typing import Any
 
-from gitml import io
 from gitml.config import Monitor, Params
-from gitml.errors import DataError
-from gitml.monitor import DRIFT, NO_DRIFT, NOT_EVALUATED, columns, sources
+from gitml.core import errors, io
+from gitml.core.errors import DataError
+from gitml.model import metrics, outputs
+from gitml.monitor import columns, sources
 from gitml.monitor.columns import Spec
 
 log = logging.getLogger(__name__)
-
-#: Metrics where lower is better; every other metric is better higher.
-LOWER_IS_BETTER = {"log_loss", "rmse", "mae"}
-#: Columns the serving log adds beside the model's inputs.
-LOG_COLUMNS = {"model_version", "request_id", "timestamp"}
 
 
 def run(params: Params, current: str | None = None, reference: str | None = None) -> dict[str, Any]:
@@ -121,25 +117,23 @@ def _performance(ref: sources.Reference, cur: sources.Table, monitor: Monitor) -
         return {"status": "not_available", "note": f"labels present but no {prediction!r} column"}
     import pandas as pd
 
-    from gitml import evaluate
-
     # Probability columns in the model's class order (sklearn's is sorted), as the metrics expect.
     classes = [f"proba_{c}" for c in ref.signature.get("classes") or []]
     probas = sorted((c for c in cur.columns if c.startswith("proba_")),
                     key=lambda c: (classes.index(c) if c in classes else len(classes), c))
     frames = [batch.to_pandas() for batch in cur.batches([target, prediction, *probas])]
-    frame = pd.concat(frames, ignore_index=True).rename(columns={target: "y_true", prediction: "y_pred"})
-    frame = frame[frame["y_true"].notna()]
+    frame = pd.concat(frames, ignore_index=True).rename(columns={target: outputs.Y_TRUE, prediction: outputs.Y_PRED})
+    frame = frame[frame[outputs.Y_TRUE].notna()]
     if len(frame) < monitor.min_rows:
         return {"status": "insufficient_data", "rows": len(frame),
                 "note": f"{len(frame)} labelled rows, at least monitor.min_rows={monitor.min_rows} needed"}
-    current = evaluate.metrics(frame, ref.signature.get("task", "classification"))
+    current = metrics.compute(frame, ref.signature.get("task", "classification"))
     baseline = ref.metrics or {}
     compared = {}
     for key, value in current.items():
         before = baseline.get(key)
         if isinstance(before, (int, float)):
-            worse = (value - before) if key in LOWER_IS_BETTER else (before - value)
+            worse = (value - before) if metrics.direction(key) == "lower" else (before - value)
             compared[key] = {"reference": before, "current": value, "delta": value - before,
                              "degraded": worse > monitor.performance.max_drop}
         else:
@@ -165,7 +159,7 @@ def _verdict(report: dict[str, Any], entries: dict[str, dict[str, Any]], predict
         report["reason"] = "no column could be compared (see each column's status)"
     else:
         status = "incomplete" if problems else "no_drift"
-    known = set(entries) | LOG_COLUMNS | {monitor.prediction, report["target"]}
+    known = set(entries) | set(outputs.LOG_COLUMNS) | {monitor.prediction, report["target"]}
     report.update(
         status=status,
         drift=status == "drift",
@@ -211,9 +205,10 @@ def _alerts(entries: dict[str, dict[str, Any]], prediction: dict[str, Any],
 
 
 def exit_code(report: dict[str, Any]) -> int:
+    """FAILED for drift, OK for none, NOT_EVALUATED when nothing (or not everything) could be compared."""
     if report["status"] == "drift":
-        return DRIFT
-    return NO_DRIFT if report["status"] == "no_drift" else NOT_EVALUATED
+        return errors.FAILED
+    return errors.OK if report["status"] == "no_drift" else errors.NOT_EVALUATED
 
 
 def _plain(value: Any) -> Any:

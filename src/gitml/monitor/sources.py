@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitml import data, io
 from gitml.config import Params
-from gitml.errors import DataError, GitmlError
+from gitml.core import io
+from gitml.core.errors import DataError, GitmlError
+from gitml.core.text import reason
+from gitml.data import sources as data_sources
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -47,7 +49,7 @@ class Table:
         try:
             self.rows: int = self._dataset.count_rows()
         except (OSError, pa.ArrowException) as exc:
-            raise DataError(f"{self.path}: cannot be read: {_first_line(exc)}") from exc
+            raise DataError(f"{self.path}: cannot be read: {reason(exc)}") from exc
 
     @property
     def columns(self) -> list[str]:
@@ -63,7 +65,7 @@ class Table:
         try:
             yield from self._dataset.to_batches(columns=columns, batch_size=self.batch_rows)
         except (OSError, pa.ArrowException) as exc:
-            raise DataError(f"{self.path}: cannot be read: {_first_line(exc)}") from exc
+            raise DataError(f"{self.path}: cannot be read: {reason(exc)}") from exc
 
 
 def type_family(arrow_type: pa.DataType) -> str:
@@ -104,10 +106,6 @@ def _files(path: Path) -> tuple[list[Path], str]:
     return candidates, formats.pop()
 
 
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
 def _read_each(files: list[Path], read: Callable[[Path], Any], fmt: str) -> list[Any]:
     import pyarrow as pa
 
@@ -116,7 +114,7 @@ def _read_each(files: list[Path], read: Callable[[Path], Any], fmt: str) -> list
         try:
             results.append(read(path))
         except (OSError, pa.ArrowException) as exc:
-            raise DataError(f"{path}: cannot be read as {fmt}: {_first_line(exc)}") from exc
+            raise DataError(f"{path}: cannot be read as {fmt}: {reason(exc)}") from exc
     return results
 
 
@@ -154,7 +152,7 @@ class Reference:
 
 def signature_from_contract(params: Params) -> dict[str, Any]:
     """The model's input schema when no signature file exists yet: the data contract's columns."""
-    contract = data.contract(params.data)
+    contract = data_sources.contract(params.data)
     target = params.data.target
     inputs = [
         {"name": name, **spec.model_dump(exclude_none=True)}
@@ -168,20 +166,16 @@ def _optional_table(path: str | Path, batch_rows: int) -> Table | None:
     return Table(path, batch_rows) if Path(path).exists() else None
 
 
-def _optional_json(path: str | Path) -> Any:
-    return io.read_json(path) if Path(path).is_file() else None
-
-
 def local_reference(params: Params, path: str, origin: str) -> Reference:
     """A reference read from the working tree: `path`, the local signature, predictions and metrics."""
     paths, batch = params.paths, params.monitor.read.batch_rows
-    signature = _optional_json(paths.signature) or signature_from_contract(params)
+    signature = io.read_json_if_exists(paths.signature) or signature_from_contract(params)
     return Reference(
         table=Table(path, batch),
         signature=signature,
         origin={"source": origin, "path": str(path)},
         predictions=_optional_table(paths.predictions, batch),
-        metrics=_optional_json(paths.metrics),
+        metrics=io.read_json_if_exists(paths.metrics),
     )
 
 
@@ -190,10 +184,10 @@ def resolve_reference(params: Params, repo: str | Path = ".") -> Reference:
     chosen = params.monitor.reference
     if chosen != "auto":
         return local_reference(params, chosen, "file")
-    from gitml import registry
+    from gitml.registry import tags
 
     try:
-        prod = registry.in_stage(params.registry.artifact, "prod", repo)
+        prod = tags.in_stage(params.registry.artifact, "prod", repo)
     except GitmlError as exc:  # not a git repository, or git failed: no registry to read
         log.info("no model registry here (%s); using %s", exc, params.paths.train)
         prod = None
@@ -208,7 +202,7 @@ def prod_reference(params: Params, version: str, commit: str, repo: str | Path =
     DVC-tracked files are read in place from the DVC cache (fetched from the remote if
     missing), with the paths that commit's own params.yaml declared.
     """
-    from gitml import snapshot
+    from gitml.vcs import snapshot
 
     lock = snapshot.read_yaml(repo, commit, "dvc.lock")
     declared = (snapshot.read_yaml(repo, commit, "params.yaml") or {}).get("paths") or {}

@@ -5,3 +5,10 @@ same validation. Serving never imports training code: it needs the model file, i
 signature and (optionally) version.json, nothing else of the pipeline. Importing this
 package is cheap; `gitml.serve.main.create_app` is the app factory.
 """
+
+from __future__ import annotations
+
+__all__ = [
+    "batch", "batcher", "deps", "inputs", "main", "metrics", "middleware", "model", "predlog", "protocol", "routers",
+    "schemas", "service", "settings",
+]

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitml import io
-from gitml.errors import DataError, RequestError
+from gitml.core import io
+from gitml.core.errors import DataError, RequestError
 from gitml.serve.model import Bundle
 
 if TYPE_CHECKING:

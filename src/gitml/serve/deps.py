@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from gitml.errors import RequestError
+from gitml.core.errors import RequestError
 from gitml.serve.service import Service
 
 

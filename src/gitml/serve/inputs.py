@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gitml.errors import RequestError
-from gitml.serve.signature import InputSpec, Signature
+from gitml.core.errors import RequestError
+from gitml.model.signature import InputSpec, Signature
 
 if TYPE_CHECKING:
     import pandas as pd

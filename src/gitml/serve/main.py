@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 import gitml
-from gitml.errors import RequestError
+from gitml.core.errors import RequestError
 from gitml.serve import settings as settings_module
 from gitml.serve.middleware import BearerAuth, Observe
 from gitml.serve.model import Bundle

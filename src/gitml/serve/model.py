@@ -3,8 +3,8 @@
 A model directory holds `model.skops`, `signature.json` and optionally `version.json`
 ({"name","version","stage","commit","registered_at"}). It comes either from a folder
 (`--model DIR`) or from the registry (`--stage prod`, materialised by
-`gitml.artifacts.get` into a temporary folder, re-fetched on every reload). The model is
-loaded with `gitml.modelio.load_model`, so only reviewed, trusted types are built.
+`gitml.registry.artifacts.get` into a temporary folder, re-fetched on every reload). The model is
+loaded with `gitml.model.modelio.load_model`, so only reviewed, trusted types are built.
 Training code is never imported here.
 """
 
@@ -20,17 +20,16 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from gitml import io, modelio
-from gitml.errors import DataError, ModelFileError
+from gitml.core import io
+from gitml.core.errors import DataError, ModelFileError
+from gitml.model import modelio
+from gitml.model import signature as signatures
+from gitml.model.modelio import MODEL_FILE, SIGNATURE_FILE, VERSION_FILE
 from gitml.serve import schemas
-from gitml.serve import signature as signatures
 from gitml.serve.inputs import Rows, Validator
 
 log = logging.getLogger(__name__)
 
-MODEL_FILE = "model.skops"
-SIGNATURE_FILE = "signature.json"
-VERSION_FILE = "version.json"
 #: Classifiers whose `predict` is the argmax of `predict_proba`: one model call gives both.
 _ARGMAX_CLASSIFIERS = frozenset({
     "DecisionTreeClassifier", "ExtraTreeClassifier", "RandomForestClassifier", "ExtraTreesClassifier",
@@ -161,13 +160,13 @@ class DirectorySource:
 
 @dataclass(frozen=True)
 class StageSource:
-    """The registry version currently assigned to `stage`, materialised by `gitml.artifacts.get`."""
+    """The registry version currently assigned to `stage`, materialised by `gitml.registry.artifacts.get`."""
 
     artifact: str
     stage: str
 
     def fetch(self) -> Path:
-        from gitml import artifacts  # the registry's write side: imported only on this path
+        from gitml.registry import artifacts  # imported only on this path
 
         output = Path(tempfile.mkdtemp(prefix="gitml-serve-"))
         try:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gitml.config import PredictionLog as LogConfig
-from gitml.errors import ConfigError
+from gitml.core.errors import ConfigError
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -14,7 +14,7 @@ import io
 import json
 from typing import Any
 
-from gitml.errors import RequestError
+from gitml.core.errors import RequestError
 from gitml.serve.inputs import Rows, Validator
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")

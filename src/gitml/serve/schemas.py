@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
-from gitml.errors import RequestError
+from gitml.core.errors import RequestError
+from gitml.model.signature import InputSpec, Signature
 from gitml.serve.inputs import show
-from gitml.serve.signature import InputSpec, Signature
 
 Label = str | int | float | bool
 

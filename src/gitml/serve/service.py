@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from gitml.errors import GitmlError, RequestError
+from gitml.core.errors import GitmlError, RequestError
 from gitml.serve import inputs, model
 from gitml.serve.batcher import Job, MicroBatcher
 from gitml.serve.metrics import Metrics

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gitml.config import Serve
-from gitml.errors import ConfigError
+from gitml.core.errors import ConfigError
 from gitml.serve.model import DirectorySource, Source, StageSource
 
 ENV_PREFIX = "GITML_SERVE_"

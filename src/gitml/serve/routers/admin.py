@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from gitml.errors import GitmlError
+from gitml.core.errors import GitmlError
 from gitml.serve.deps import AdminDep, ServiceDep
 
 router = APIRouter(prefix="/admin", tags=["admin"])

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from gitml.errors import RequestError
+from gitml.core.errors import RequestError
 from gitml.serve import protocol, schemas
 from gitml.serve.deps import RequestIdDep, ServiceDep, read_body
 

@@ -1,0 +1,106 @@
+"""Promotion commands: gate (compare with a baseline, decide), comment (the sticky PR comment)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from gitml.core.errors import GateError, GateFailed, GitmlError
+
+_ICONS = {"improved": "▲", "regressed": "▼", "unchanged": "="}
+
+
+def _run_url() -> str | None:
+    """The workflow run's page, where the report artifact is, when running in GitHub Actions."""
+    server, repo, run = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID"))
+    return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
+
+
+def _table(out: dict[str, Any]) -> str:
+    lines = [f"gate: {out['verdict']}: {out['summary']}"]
+    if out.get("baseline"):
+        b = out["baseline"]
+        lines.append(f"candidate {out['candidate']['commit'][:7]} vs baseline {b['commit'][:7]} ({b['ref']})")
+    for m in out["metrics"]:
+        interval = f"[{m['interval'][0]:+.4g}, {m['interval'][1]:+.4g}]" if m["interval"] else "(point)"
+        status = {"fail": "FAIL " + "; ".join(m["reasons"]), "pass": "ok", "info": "info"}[m["status"]]
+        lines.append(f"  {m['name']:<12} {m['baseline']:.4g} -> {m['candidate']:.4g}  {m['delta']:+.4g} {interval}  "
+                     f"{_ICONS[m['change']]} {m['change']:<9}  {status}")
+    for note in (out.get("comparison") or {}).get("notes", []):
+        lines.append(f"  note: {note}")
+    return "\n".join(lines)
+
+
+def _gate(args: argparse.Namespace) -> int:
+    from gitml import config
+    from gitml.gate import verdict
+
+    try:
+        out = verdict.run(".", args.params, args.baseline, args.allow_dirty, run_url=_run_url())
+    except GateError:
+        if args.comment:
+            _print_markdown(args.params)
+        raise
+    if args.comment:
+        _print_markdown(args.params)
+    else:
+        print(_table(out))
+        paths = config.load(args.params).paths
+        plots = f" and {len(out['plots'])} plots" if out["plots"] else ""
+        print(f"wrote {paths.gate_report}, {paths.gate_markdown}{plots}")
+    if out["verdict"] == "fail":
+        failed = [m["name"] for m in out["metrics"] if m["status"] == "fail"]
+        raise GateFailed(f"gate failed on {', '.join(failed)} (the report says why)")
+    return 0
+
+
+def _markdown_path(params: str) -> Path:
+    from gitml import config
+
+    try:
+        return Path(config.load(params).paths.gate_markdown)
+    except GitmlError:
+        return Path(config.Paths().gate_markdown)
+
+
+def _print_markdown(params: str) -> None:
+    path = _markdown_path(params)
+    if path.is_file():
+        sys.stdout.write(path.read_text(encoding="utf-8"))
+
+
+def _comment(args: argparse.Namespace) -> int:
+    from gitml.gate import comment
+
+    path = Path(args.body_file) if args.body_file else _markdown_path(args.params)
+    if not path.is_file():
+        raise GitmlError(f"{path}: not found (run `gitml gate` first)")
+    call = comment.post(path.read_text(encoding="utf-8"), args.pr, args.repo, dry_run=args.dry_run)
+    verb = "would send" if args.dry_run else "sent"
+    print(f"{verb} {call.method} {call.endpoint} ({len(call.payload['body']) if call.payload else 0} characters)")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    sub = commands.add_parser(
+        "gate", help="compare the workspace with a baseline commit and decide promotion (exit 0 pass, 1 fail, 2 error)"
+    )
+    sub.add_argument("--baseline", metavar="REF",
+                     help="compare with this commit, tag or branch (default: the registry's prod model, else the "
+                          "merge base with the default branch)")
+    sub.add_argument("--params", default="params.yaml")
+    sub.add_argument("--allow-dirty", action="store_true", help="evaluate a workspace with uncommitted changes")
+    sub.add_argument("--comment", action="store_true",
+                     help="print the pull-request comment it would post (a local dry run of `gitml comment`)")
+    sub.set_defaults(func=_gate)
+
+    sub = commands.add_parser("comment", help="create or update the gate's one sticky comment on a pull request")
+    sub.add_argument("--pr", type=int, required=True, help="the pull request's number")
+    sub.add_argument("--repo", help="OWNER/NAME (default: $GITHUB_REPOSITORY, else gh's current repository)")
+    sub.add_argument("--body-file", help="the Markdown to post (default: paths.gate_markdown)")
+    sub.add_argument("--params", default="params.yaml")
+    sub.add_argument("--dry-run", action="store_true", help="find the comment, but only print what would be sent")
+    sub.set_defaults(func=_comment)

@@ -1,0 +1,175 @@
+"""Registry commands: register, promote, models, lineage, get.
+
+`gitml models` is the hot one (people and CI run it often): it imports only the tag
+reader and makes one git call; the others import what they need when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from gitml.core.text import flatten, number
+
+
+def _print_created(created: Any, what: str) -> None:
+    pushed = f", pushed to {created.pushed}" if created.pushed else ""
+    print(f"{created.tag}: {what} {created.artifact} {created.version} (commit {created.commit[:12]}){pushed}")
+
+
+def _params(args: argparse.Namespace) -> Any:
+    from pathlib import Path
+
+    from gitml import config
+
+    return config.load(args.params or Path(args.repo) / "params.yaml")
+
+
+def _register(args: argparse.Namespace) -> int:
+    from gitml.registry import write
+
+    created = write.register(
+        _params(args), args.repo, artifact=args.name, part=args.bump, version=args.version,
+        force=args.force, reason=args.reason, push=args.push,
+    )
+    _print_created(created, "registered")
+    return 0
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from gitml.registry import write
+
+    created = write.promote(
+        _params(args), args.name, args.version, args.stage, args.repo,
+        force=args.force, reason=args.reason, push=args.push,
+    )
+    _print_created(created, f"assigned {args.stage} to")
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from gitml.core.errors import RegistryError
+    from gitml.registry import tags
+
+    found = tags.versions(tags.read_tags(args.repo, args.name))
+    if args.name and args.name not in found:
+        raise RegistryError(f"unknown model {args.name!r}: it has no registered versions")
+    rows = [v for artifact in found.values() for v in artifact]
+    if args.json:
+        print(json.dumps([{
+            "name": v.artifact, "version": v.version, "stages": v.stages, "commit": v.commit,
+            "registered_at": v.date, "registered_by": v.tagger, "gate": v.gate, "metrics": v.metrics,
+        } for v in rows], indent=2))
+        return 0
+    if not rows:
+        print("no registered models (run `gitml register`)", file=sys.stderr)
+        return 0
+    metric_names = list(dict.fromkeys(name for v in rows for name in v.metrics))
+    header = ["NAME", "VERSION", "STAGES", "COMMIT", "REGISTERED", "GATE", *metric_names]
+    table = [header] + [
+        [v.artifact, v.version, ",".join(v.stages) or "-", v.commit[:8], v.date[:19].replace("T", " "), v.gate,
+         *(number(v.metrics[m]) if m in v.metrics else "-" for m in metric_names)]
+        for v in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    sys.stdout.write("".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
+                             for row in table))
+    return 0
+
+
+#: params sections `gitml lineage` prints (with --json, every section).
+_LINEAGE_PARAMS = ("seed", "data.source", "data.target", "data.task", "features", "model")
+
+
+def _block(label: str, items: list[str]) -> list[str]:
+    return [f"{label if i == 0 else '':<12}{item}" for i, item in enumerate(items)]
+
+
+def _lineage(args: argparse.Namespace) -> int:
+    from gitml.registry import lineage
+
+    found = lineage.lineage(args.ref, args.repo)
+    if args.json:
+        print(json.dumps(found, indent=2, default=str))
+        return 0
+    info, reg = found["commit_info"], found["registered"]
+    lines = [
+        f"{found['artifact']} {found['version']}  tag {found['tag']}  stages: {', '.join(found['stages']) or '-'}",
+        f"commit      {found['commit']}  {info['subject']!r}",
+        f"authored    {info['date']} by {info['author']}",
+        f"registered  {reg['at']} by {reg['by']}; gate: {reg['gate']}"
+        + (f" (forced: {reg['forced']})" if reg["forced"] else ""),
+        f"model       {found['model']['path']}  md5 {found['model']['md5']}",
+    ]
+    lines += _block("outputs", [f"{path}  md5 {md5}" for path, md5 in found["outputs"].items()])
+    params = [f"{key} = {value}" for key, value in flatten(found["params"] or {}).items()
+              if any(key == p or key.startswith(f"{p}.") for p in _LINEAGE_PARAMS)]
+    lines += _block("params", params)
+    metrics = found["metrics"] if isinstance(found["metrics"], dict) else {}
+    lines += _block("metrics", [f"{key} = {number(value)}" for key, value in metrics.items()])
+    features = found["features"]
+    lines += _block("features", ["(no feature catalog at this commit)"] if features is None
+                    else [f"{name}  definition {digest}" for name, digest in features.items()])
+    print("\n".join(lines))
+    return 0
+
+
+def _get(args: argparse.Namespace) -> int:
+    from gitml.registry import artifacts
+
+    info = artifacts.get(args.name, stage=args.stage, version=args.version, output=args.output, repo=args.repo)
+    print(f"{args.output}: {info['name']} {info['version']} (commit {info['commit'][:12]})")
+    return 0
+
+
+def _common(sub: argparse.ArgumentParser, params: bool = False) -> None:
+    sub.add_argument("--repo", default=".", help="the git repository (default: here)")
+    if params:
+        sub.add_argument("--params", help="where registry.* is configured (default: REPO/params.yaml)")
+
+
+def _writes(sub: argparse.ArgumentParser) -> None:
+    _common(sub, params=True)
+    sub.add_argument("--force", action="store_true", help="override a failed gate (needs --reason)")
+    sub.add_argument("--reason", help="why --force is right; recorded in the tag message")
+    sub.add_argument("--push", metavar="REMOTE", help="push the new tag to this git remote (e.g. origin)")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    sub = commands.add_parser("register", help="register HEAD as a new model version (tag NAME@vX.Y.Z)")
+    sub.add_argument("name", nargs="?", help="the artifact (default: registry.artifact)")
+    how = sub.add_mutually_exclusive_group()
+    how.add_argument("--bump", choices=["major", "minor", "patch"], default="patch", help="which part to increment")
+    how.add_argument("--version", help="an explicit version, vMAJOR.MINOR.PATCH")
+    _writes(sub)
+    sub.set_defaults(func=_register)
+
+    sub = commands.add_parser("promote", help="assign a stage to a registered version (tag NAME#STAGE#N)")
+    sub.add_argument("name", help="the artifact")
+    sub.add_argument("version", help="vX.Y.Z, latest, or a stage name (the version now in that stage)")
+    sub.add_argument("--stage", required=True, help="one of registry.stages")
+    _writes(sub)
+    sub.set_defaults(func=_promote)
+
+    sub = commands.add_parser("models", help="registered versions, their stages, gate verdict and metrics")
+    sub.add_argument("name", nargs="?", help="only this artifact")
+    sub.add_argument("--json", action="store_true")
+    _common(sub)
+    sub.set_defaults(func=_models)
+
+    sub = commands.add_parser("lineage", help="commit, params, data/model hashes, metrics of a version")
+    sub.add_argument("ref", help="NAME, NAME@vX.Y.Z or NAME#STAGE")
+    sub.add_argument("--json", action="store_true")
+    _common(sub)
+    sub.set_defaults(func=_lineage)
+
+    sub = commands.add_parser("get", help="write a version's model, signature and version.json into a folder")
+    sub.add_argument("name", help="the artifact")
+    which = sub.add_mutually_exclusive_group(required=True)
+    which.add_argument("--stage", help="the version now in this stage")
+    which.add_argument("--version", help="this version, vX.Y.Z (or latest)")
+    sub.add_argument("-o", "--output", required=True, help="the folder to (re)create")
+    _common(sub)
+    sub.set_defaults(func=_get)

@@ -1,0 +1,33 @@
+"""Configuration: conf/ (a Hydra tree) composed into params.yaml, read as one typed `Params`.
+
+One module per conf/ group holds that section's schema (`data`, `features`, `model`, ...);
+`params` assembles them and reads the file; the package re-exports every section's
+model. Two modules are public as modules: `compose` writes params.yaml exactly as
+`dvc exp run` would; `targets` builds `_target_` specs from allowed modules only.
+"""
+
+from __future__ import annotations
+
+from gitml.config.base import Section, duration_seconds
+from gitml.config.card import Card
+from gitml.config.compute import Compute
+from gitml.config.data import ColumnSpec, Contract, Data, FileSource, SklearnSource, SyntheticSource
+from gitml.config.eda import Eda
+from gitml.config.evaluate import Evaluate
+from gitml.config.features import Features, FeatureView, LabelTable, Split
+from gitml.config.gate import Bootstrap, Gate, GatePolicies, GateReport, MetricPolicy
+from gitml.config.model import AUTO_TARGET, Candidate, Model
+from gitml.config.monitor import Alert, Monitor
+from gitml.config.params import Params, load, validate
+from gitml.config.project import Paths, Project
+from gitml.config.registry import Registry
+from gitml.config.serve import PredictionLog, Serve
+from gitml.config.tune import Categorical, Distribution, IntRange, Tune
+
+__all__ = [
+    "AUTO_TARGET", "Alert", "Bootstrap", "Candidate", "Card", "Categorical", "ColumnSpec", "Compute", "Contract",
+    "Data", "Distribution", "Eda", "Evaluate", "FeatureView", "Features", "FileSource", "Gate", "GatePolicies",
+    "GateReport", "IntRange", "LabelTable", "MetricPolicy", "Model", "Monitor", "Params", "Paths", "PredictionLog",
+    "Project", "Registry", "Section", "Serve", "SklearnSource", "Split", "SyntheticSource", "Tune", "compose",
+    "duration_seconds", "load", "targets", "validate",
+]

@@ -1,0 +1,89 @@
+"""The `gate` section: the promotion policy per task, the baseline, the bootstrap and the report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from gitml.config.base import NonNegative, Section
+from gitml.core.charts import MAX_POINTS
+
+
+class MetricPolicy(Section):
+    """How one metric gates promotion; thresholds are in the metric's own units."""
+
+    direction: Literal["higher", "lower"]
+    #: Absolute bounds on the candidate's value, e.g. roc_auc floor 0.95, log_loss ceiling 0.3.
+    floor: float | None = None
+    ceiling: float | None = None
+    #: Tolerated regression against the baseline: the larger of this (absolute) ...
+    max_regression: NonNegative = 0.0
+    #: ... and this fraction of the baseline's value.
+    max_regression_rel: NonNegative = 0.0
+    #: Required improvement over the baseline (absolute); None requires none.
+    min_improvement: NonNegative | None = None
+    #: Fail on a regression only when its whole confidence interval lies beyond the tolerance
+    #: (needs both prediction files on the same test set; otherwise the point estimate decides).
+    significant_regression: bool = True
+    #: Count an improvement only when its whole interval clears `min_improvement` (or zero).
+    significant_improvement: bool = False
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> MetricPolicy:
+        if self.floor is not None and self.ceiling is not None and self.floor > self.ceiling:
+            raise ValueError(f"floor {self.floor} is above ceiling {self.ceiling}")
+        return self
+
+
+def _policy(**directions: str) -> dict[str, MetricPolicy]:
+    return {name: MetricPolicy(direction=direction) for name, direction in directions.items()}
+
+
+class GatePolicies(Section):
+    """The metrics that gate promotion, per task (the project's `data.task` picks one)."""
+
+    classification: dict[str, MetricPolicy] = Field(
+        default_factory=lambda: _policy(roc_auc="higher", accuracy="higher", f1="higher", log_loss="lower")
+    )
+    regression: dict[str, MetricPolicy] = Field(default_factory=lambda: _policy(rmse="lower", r2="higher"))
+
+
+class GateBaseline(Section):
+    """Where the default baseline comes from: the registry stage, else the merge base with `branch`."""
+
+    stage: str = "prod"
+    branch: str = "main"
+    remote: str = "origin"
+
+
+class Bootstrap(Section):
+    """Paired bootstrap of metric differences (only when both commits used the same test set)."""
+
+    #: 0 turns the bootstrap off: point estimates only.
+    resamples: Annotated[int, Field(ge=0)] = 1000
+    confidence: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.95
+    seed: int = 42
+    #: exact: resample rows with replacement, exact ROC AUC; fast: double-or-nothing row weights and
+    #: linearised ROC AUC (same variance, far less work); auto: exact up to `exact_max_rows` rows.
+    method: Literal["auto", "exact", "fast"] = "auto"
+    exact_max_rows: Annotated[int, Field(gt=0)] = 20000
+
+
+class GateReport(Section):
+    #: GitHub refuses comments longer than 65,536 characters; tables are truncated to fit.
+    max_chars: Annotated[int, Field(ge=2000, le=65536)] = 65536
+    plot_formats: list[Literal["svg", "png"]] = ["svg", "png"]
+    #: Points drawn in a predicted-vs-actual scatter (a seeded sample beyond this).
+    max_points: Annotated[int, Field(gt=0)] = MAX_POINTS
+    #: A folder of templates (gate.md.j2, gate.json.j2) overriding the built-in ones.
+    template_dir: str | None = None
+
+
+class Gate(Section):
+    baseline: GateBaseline = GateBaseline()
+    bootstrap: Bootstrap = Bootstrap()
+    metrics: GatePolicies = GatePolicies()
+    report: GateReport = GateReport()
+
+

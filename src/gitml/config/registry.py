@@ -1,0 +1,36 @@
+"""The `registry` section: the git-tag model registry (artifact name, stages, what a version records)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+
+from gitml.config.base import Section
+from gitml.core.names import NAME_PATTERN
+
+_NAME = rf"^{NAME_PATTERN}$"
+
+
+class Registry(Section):
+    """The git-tag model registry: what is registered, which stages exist, what a version records."""
+
+    #: The artifact name in tags (`NAME@vX.Y.Z`); dvc.yaml's `artifacts:` must declare it.
+    artifact: Annotated[str, Field(pattern=_NAME)] = "model"
+    #: Stages a version may be promoted to, in promotion order.
+    stages: Annotated[list[Annotated[str, Field(pattern=_NAME)]], Field(min_length=1)] = ["staging", "prod"]
+    #: Metrics recorded in the version tag and shown by `gitml models`; empty means every top-level number.
+    headline_metrics: list[str] = []
+    #: Refuse to register or promote a commit the gate has not judged.
+    require_gate: bool = False
+
+    @field_validator("stages")
+    @classmethod
+    def _distinct_stages(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("stage names must be distinct")
+        if "latest" in value:
+            raise ValueError("'latest' names the newest version, so it cannot be a stage")
+        return value
+
+

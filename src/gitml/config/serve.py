@@ -1,0 +1,67 @@
+"""The `serve` section: the REST endpoint, its limits, micro-batching, prediction log and auth."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from gitml.config.base import Section
+
+
+class MicroBatch(Section):
+    """Adaptive micro-batching: concurrent requests share one model call."""
+
+    #: At most this many rows go into one model call (a larger single request runs alone).
+    max_rows: Annotated[int, Field(gt=0)] = 256
+    #: When the model is idle and other requests are still arriving, wait at most this
+    #: long for them; an idle server with nothing else arriving never waits.
+    max_wait_ms: Annotated[float, Field(ge=0.0, le=1000.0)] = 2.0
+
+
+class PredictionLog(Section):
+    """Every served prediction appended to Parquet files: the `current` data monitoring reads."""
+
+    enabled: bool = True
+    dir: str = "data/inference"
+    #: Buffered rows are written to the open file this often, by a background thread.
+    flush_interval_s: Annotated[float, Field(gt=0.0)] = 5.0
+    #: A file is closed and renamed into place (made visible) at this size or age.
+    rotate_mb: Annotated[float, Field(gt=0.0)] = 64.0
+    rotate_s: Annotated[float, Field(gt=0.0)] = 300.0
+    #: Beyond this many unwritten rows (a stalled disk), new rows are dropped and counted.
+    max_buffer_rows: Annotated[int, Field(gt=0)] = 200_000
+
+
+class ServeAuth(Section):
+    #: The environment variable holding the bearer token; unset or empty means no auth
+    #: (and /admin disabled). The token itself never goes into config.
+    token_env: str = "GITML_SERVE_TOKEN"
+    #: Paths answered without a token (liveness and readiness probes).
+    public_paths: list[str] = ["/health", "/ready"]
+
+
+class Serve(Section):
+    """`gitml serve`: the REST endpoint, its limits, micro-batching and prediction log."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    #: uvicorn worker processes; each loads its own copy of the model.
+    workers: Annotated[int, Field(ge=1)] = 1
+    #: With several workers: how long a (re)started worker may take to load its model, and
+    #: to answer the supervisor's health check, before uvicorn gives up on it.
+    worker_timeout_s: Annotated[int, Field(gt=0)] = 60
+    #: The model directory (model.skops + signature.json); empty means the folder of paths.model.
+    model_dir: str = ""
+    max_body_bytes: Annotated[int, Field(gt=0)] = 8 * 1024 * 1024
+    max_batch_rows: Annotated[int, Field(gt=0)] = 10_000
+    #: Values outside the signature's min/max: `accept` (and log them for drift
+    #: monitoring) or `reject` with a 422.
+    out_of_range: Literal["accept", "reject"] = "accept"
+    #: Seconds a shutdown waits for in-flight requests.
+    graceful_timeout_s: Annotated[float, Field(gt=0.0)] = 30.0
+    #: uvicorn's per-request access log on stdout (off: it costs throughput; /metrics counts requests).
+    access_log: bool = False
+    micro_batch: MicroBatch = MicroBatch()
+    log: PredictionLog = PredictionLog()
+    auth: ServeAuth = ServeAuth()

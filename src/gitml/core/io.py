@@ -1,0 +1,122 @@
+"""Atomic file writes and the few formats gitml reads and writes.
+
+A stage writes to a temporary file in the target folder and renames it into place,
+so an interrupted or failing stage leaves the previous output (or none), never half
+a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitml.core.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+
+#: Outputs are ordinary files, readable by the team and by CI.
+FILE_MODE = 0o644
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, durable: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it into place only on success.
+
+    An existing file keeps its permission bits, a new one gets FILE_MODE. `durable` flushes
+    the bytes to disk before the rename, so a crash right after cannot leave an empty file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = FILE_MODE  # not mkstemp's 0600, which would make outputs private to their writer
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    os.chmod(tmp, mode)
+    try:
+        yield Path(tmp)
+        if durable:
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def md5_file(path: str | Path) -> str:
+    """The md5 of a file's bytes: what DVC 3 records for a file output."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_json_if_exists(path: str | Path) -> Any:
+    """A JSON file's content, or None when there is no such file (an optional output)."""
+    return read_json(path) if Path(path).is_file() else None
+
+
+def write_text(path: str | Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    write_text(path, json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n")
+
+
+def read_json(path: str | Path) -> Any:
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise DataError(f"{path}: not found") from exc
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON: {exc}") from exc
+
+
+def write_parquet(path: str | Path, frame: pd.DataFrame) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)
+
+
+def write_arrow(path: str | Path, table: pa.Table) -> None:
+    """A pyarrow Table as Parquet, atomically (no pandas round trip)."""
+    import pyarrow.parquet as pq
+
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def read_table(path: str | Path, fmt: str = "auto") -> pd.DataFrame:
+    """Read a CSV or Parquet file; any failure names the file and why, in one line."""
+    import pandas as pd
+
+    path = Path(path)
+    if fmt == "auto":
+        fmt = "csv" if path.suffix.lower() in {".csv", ".txt"} else "parquet"
+    if not path.is_file():
+        raise DataError(f"{path}: data file not found")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: data file is empty")
+    try:
+        frame = pd.read_csv(path) if fmt == "csv" else pd.read_parquet(path)
+    except Exception as exc:  # the readers raise many unrelated types for a bad file
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path}: cannot be read as {fmt}: {reason}") from exc
+    if frame.empty:
+        raise DataError(f"{path}: data file has no rows")
+    return frame

@@ -1,0 +1,123 @@
+"""The promotion policy applied to one comparison: per metric, what changed and whether it may pass.
+
+A metric's change is classified against noise when a paired bootstrap interval of the
+difference exists (improved / unchanged within noise / regressed), else by its point
+estimate. The policy then checks, for each metric it names: floor and ceiling on the
+candidate's value, the tolerated regression, and any required improvement, each optionally
+requiring significance. Pure functions: `gitml.gate` gathers the numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from gitml.config import GatePolicies, MetricPolicy
+from gitml.core.errors import GateError
+from gitml.core.text import number
+from gitml.model import metrics
+
+#: Differences this small are rounding, not change.
+_EPS = 1e-12
+
+
+@dataclass
+class Judgement:
+    name: str
+    direction: str
+    gated: bool
+    baseline: float
+    candidate: float
+    delta: float
+    #: Paired bootstrap interval of candidate - baseline, or None (point estimates only).
+    interval: tuple[float, float] | None
+    change: str  # improved | unchanged | regressed
+    status: str  # pass | fail | info (not gated)
+    reasons: list[str] = field(default_factory=list)
+    policy: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["interval"] = list(self.interval) if self.interval else None
+        return data
+
+
+def for_task(policies: GatePolicies, task: str) -> dict[str, MetricPolicy]:
+    return getattr(policies, task)
+
+
+def check_names(
+    policies: dict[str, MetricPolicy], task: str, candidate: dict[str, float], candidate_source: str,
+    baseline: dict[str, float], baseline_source: str,
+) -> None:
+    """Every metric the policy names must exist on both sides; else one line per missing name."""
+    problems = []
+    for name in policies:
+        for measured, source in ((candidate, candidate_source), (baseline, baseline_source)):
+            if name not in measured:
+                problems.append(f"gate.metrics.{task}.{name}: no such metric in {source} "
+                                f"(it has: {', '.join(sorted(measured)) or 'nothing'})")
+    if problems:
+        raise GateError("\n".join(dict.fromkeys(problems)))
+
+
+def classify(direction: str, delta: float, interval: tuple[float, float] | None) -> str:
+    """improved / unchanged / regressed: by the interval when there is one, else by the point estimate."""
+    sign = 1.0 if direction == "higher" else -1.0
+    if interval is not None:
+        low, high = sorted((sign * interval[0], sign * interval[1]))
+        return "improved" if low > _EPS else "regressed" if high < -_EPS else "unchanged"
+    gain = sign * delta
+    return "improved" if gain > _EPS else "regressed" if gain < -_EPS else "unchanged"
+
+
+def judge(
+    name: str, policy: MetricPolicy | None, baseline: float, candidate: float,
+    interval: tuple[float, float] | None,
+) -> Judgement:
+    """One metric's change and, when the policy names it, whether it passes and why not."""
+    direction = policy.direction if policy else metrics.direction(name)
+    delta = candidate - baseline
+    result = Judgement(name, direction, policy is not None, baseline, candidate, delta, interval,
+                       classify(direction, delta, interval), "info" if policy is None else "pass",
+                       policy=policy.model_dump() if policy else None)
+    if policy is None:
+        return result
+    sign = 1.0 if direction == "higher" else -1.0
+    gain = sign * delta
+    gain_low, gain_high = sorted((sign * interval[0], sign * interval[1])) if interval else (gain, gain)
+    shown = f" (interval {number(interval[0])} to {number(interval[1])})" if interval else ""
+    reasons = result.reasons
+    if policy.floor is not None and candidate < policy.floor - _EPS:
+        reasons.append(f"{number(candidate)} is below the floor {number(policy.floor)}")
+    if policy.ceiling is not None and candidate > policy.ceiling + _EPS:
+        reasons.append(f"{number(candidate)} is above the ceiling {number(policy.ceiling)}")
+    tolerance = max(policy.max_regression, policy.max_regression_rel * abs(baseline))
+    significant = policy.significant_regression and interval is not None
+    if (gain_high if significant else gain) < -tolerance - _EPS:
+        what = "significantly " if significant else ""
+        reasons.append(f"regressed {what}by {number(abs(delta))}{shown}, beyond the tolerated {number(tolerance)}")
+    if policy.min_improvement is not None or policy.significant_improvement:
+        required = policy.min_improvement or 0.0
+        bar = required - _EPS if required else _EPS  # a required 0 means "strictly better"
+        if policy.significant_improvement and interval is None:
+            reasons.append("an improvement must be significant, but there is no paired interval to show it")
+        elif policy.significant_improvement and gain_low <= bar:
+            reasons.append(f"improvement {number(gain)}{shown} is not significantly above {number(required)}")
+        elif not policy.significant_improvement and gain < required - _EPS:
+            reasons.append(f"improved by {number(gain)}, less than the required {number(required)}")
+    result.status = "fail" if reasons else "pass"
+    return result
+
+
+def judge_all(
+    policies: dict[str, MetricPolicy], baseline: dict[str, float], candidate: dict[str, float],
+    intervals: dict[str, tuple[float, float]],
+) -> list[Judgement]:
+    """Policy metrics first (in policy order), then every other metric both sides report."""
+    names = [*policies, *sorted((baseline.keys() & candidate.keys()) - policies.keys())]
+    return [judge(n, policies.get(n), baseline[n], candidate[n], intervals.get(n)) for n in names]
+
+
+def verdict(judgements: list[Judgement]) -> str:
+    return "fail" if any(j.status == "fail" for j in judgements) else "pass"

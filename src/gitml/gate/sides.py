@@ -1,0 +1,224 @@
+"""The two sides the gate compares: the baseline commit it resolves, and what each side measured.
+
+A side is what one commit (or the workspace) measured: its metrics, params, dvc.lock,
+test-set hash, the plot data its evaluate stage kept in git and, when they can be had, its
+test predictions. The baseline's are read at its commit with `gitml.vcs.snapshot` (git files in
+one call; the DVC-cached predictions from the local cache, else that one object from the DVC
+remote). Missing predictions are not fatal (the gate falls back to point estimates and says
+why); missing or malformed metrics are.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import json
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import yaml
+
+from gitml.config import Params
+from gitml.core.errors import GateError, GitError, GitmlError, SnapshotError
+from gitml.core.text import flatten, reason
+from gitml.gate import diff
+from gitml.model import outputs
+from gitml.registry import tags
+from gitml.vcs import git, snapshot
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+#: Where DVC 3 keeps a file of md5 HASH in a project's default cache (checked before importing DVC).
+_CACHE = ".dvc/cache/files/md5"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The commit the candidate is compared with, and how it was chosen."""
+
+    ref: str
+    source: Literal["argument", "registry", "merge-base"]
+    commit: str
+
+
+@dataclass
+class Side:
+    commit: str
+    metrics_path: str
+    metrics: dict[str, float]
+    params: dict[str, Any]
+    lock: dict[str, Any]
+    test_md5: str | None
+    predictions: pd.DataFrame | None = None
+    #: Why `predictions` is None.
+    note: str | None = None
+    #: The evaluate stage's plot data kept in git: curve points by name, actual/predicted pairs.
+    curves: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    pairs: list[tuple[str, str]] | None = None
+
+
+def resolve(repo: str | Path, params: Params, explicit: str | None = None) -> Baseline:
+    """`--baseline REF`, else the model in the registry's baseline stage, else the merge base with the branch."""
+    cfg = params.gate.baseline
+    if explicit:
+        return Baseline(explicit, "argument", _commit(repo, explicit, cfg.remote))
+    model = params.registry.artifact
+    git.fetch_tags(repo, cfg.remote, [f"{model}@*", f"{model}#*"])
+    try:
+        version = tags.in_stage(model, cfg.stage, repo)
+    except GitmlError as exc:
+        raise GateError(f"registry: {exc}") from exc
+    if version:
+        commit = _commit(repo, version.commit, cfg.remote)
+        return Baseline(f"{version.artifact}@{version.version} ({cfg.stage})", "registry", commit)
+    branch = _branch(repo, cfg.branch, cfg.remote, model, cfg.stage)
+    try:
+        base = git.merge_base(repo, branch, cfg.remote)
+    except GitError as exc:
+        raise GateError(f"{exc}; pass --baseline REF") from exc
+    return Baseline(f"merge base with {branch}", "merge-base", base)
+
+
+def _commit(repo: str | Path, ref: str, remote: str) -> str:
+    try:
+        return git.ensure_commit(repo, ref, remote)
+    except GitError as exc:
+        raise GateError(f"baseline {exc}") from exc
+
+
+def _branch(repo: str | Path, branch: str, remote: str, model: str, stage: str) -> str:
+    """`remote/branch` when it exists (CI checkouts), else the local branch, else fetch it."""
+    for ref in (f"{remote}/{branch}", branch):
+        if git.commit_of(repo, ref):
+            return ref
+    if git.fetch_branch(repo, remote, branch):
+        return f"{remote}/{branch}"
+    raise GateError(
+        f"no baseline: no {model!r} version in stage {stage!r} of the registry, and no branch {branch!r} "
+        f"(gate.baseline.branch) to take a merge base with; pass --baseline REF"
+    )
+
+
+def parse_metrics(text: str, source: str) -> dict[str, float]:
+    """A metrics JSON object as {name: value}; nested objects flatten to dotted names."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise GateError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    if not isinstance(data, dict) or not data:
+        raise GateError(f"{source}: expected a JSON object of metric values, got {type(data).__name__}")
+    metrics = {}
+    for key, value in flatten(data).items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise GateError(f"{source}: metric {key!r} is not a finite number (got {value!r})")
+        metrics[key] = float(value)
+    return metrics
+
+
+def _yaml(text: str | None, source: str) -> dict[str, Any]:
+    if text is None:
+        return {}
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise GateError(f"{source}: not valid YAML: {str(exc).splitlines()[0]}") from exc
+    return data if isinstance(data, dict) else {}
+
+
+def _read_predictions(data: bytes | Path, source: str) -> pd.DataFrame:
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(data if isinstance(data, Path) else _io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+        raise GateError(f"{source}: not a readable Parquet file: {reason(exc)}") from exc
+    missing = {outputs.Y_TRUE, outputs.Y_PRED} - set(frame.columns)
+    if missing:
+        raise GateError(f"{source}: predictions lack column(s) {', '.join(sorted(missing))}")
+    return frame
+
+
+def _plot_data(snap: Side, read: Callable[[str], str | None], folder: str) -> None:
+    """Curve points and actual/predicted pairs the evaluate stage wrote (unreadable ones are skipped)."""
+    for name in outputs.CURVES:
+        points = outputs.parse_curve(read(f"{folder}/{outputs.curve_file(name)}"), name)
+        if points is not None:
+            snap.curves[name] = points
+    snap.pairs = outputs.parse_pairs(read(f"{folder}/{outputs.PAIRS_FILE}"))
+
+
+def _read_file(root: Path) -> Callable[[str], str | None]:
+    def read(path: str) -> str | None:
+        file = root / path
+        return file.read_text(encoding="utf-8") if file.is_file() else None
+
+    return read
+
+
+def workspace(repo: str | Path, params: Params, commit: str) -> Side:
+    """The candidate: the workspace's own outputs (the gate checks they belong to HEAD)."""
+    root, paths = Path(repo), params.paths
+    metrics_file = root / paths.metrics
+    if not metrics_file.is_file():
+        raise GateError(f"{paths.metrics}: not found in the workspace (run `dvc repro`, or `dvc pull`)")
+    metrics = parse_metrics(metrics_file.read_text(encoding="utf-8"), paths.metrics)
+    lock_file = root / "dvc.lock"
+    lock = _yaml(lock_file.read_text(encoding="utf-8") if lock_file.is_file() else None, "dvc.lock")
+    raw = _yaml((root / "params.yaml").read_text(encoding="utf-8"), "params.yaml")
+    snap = Side(commit, paths.metrics, metrics, raw, lock, diff.test_md5(lock, paths.predictions, paths.test))
+    predictions = root / paths.predictions
+    if predictions.is_file():
+        snap.predictions = _read_predictions(predictions, paths.predictions)
+    else:
+        snap.note = f"{paths.predictions} is not in the workspace (run `dvc repro`, or `dvc pull`)"
+    _plot_data(snap, _read_file(root), paths.plots)
+    return snap
+
+
+def at_commit(repo: str | Path, commit: str, current: Params) -> Side:
+    """The baseline: metrics, params, lock and plot data from git at `commit`, predictions from DVC."""
+    short = commit[:7]
+
+    def read(*paths: str) -> dict[str, str | None]:
+        try:
+            found = snapshot.read_git(repo, commit, paths)
+        except SnapshotError as exc:
+            raise GateError(str(exc)) from exc
+        return {path: raw.decode("utf-8") if raw is not None else None for path, raw in found.items()}
+
+    first = read("params.yaml", "dvc.lock")
+    params = _yaml(first["params.yaml"], f"params.yaml at {short}")
+    paths = {**current.paths.model_dump(), **(params.get("paths") if isinstance(params.get("paths"), dict) else {})}
+    plots = [f"{paths['plots']}/{name}" for name in (*map(outputs.curve_file, outputs.CURVES), outputs.PAIRS_FILE)]
+    files = read(paths["metrics"], *plots)
+    if files[paths["metrics"]] is None:
+        raise GateError(f"baseline {short}: {paths['metrics']} is not committed there (no metrics to compare with)")
+    metrics = parse_metrics(files[paths["metrics"]], f"{paths['metrics']} at {short}")
+    lock = _yaml(first["dvc.lock"], f"dvc.lock at {short}")
+    snap = Side(commit, paths["metrics"], metrics, params, lock,
+                diff.test_md5(lock, paths["predictions"], paths["test"]))
+    snap.predictions, snap.note = _predictions_at(repo, commit, paths["predictions"], lock)
+    _plot_data(snap, files.get, paths["plots"])
+    return snap
+
+
+def _predictions_at(repo: str | Path, commit: str, path: str, lock: dict[str, Any]) -> tuple[Any, str | None]:
+    """One DVC output of `commit`, by the hash its dvc.lock records: from the cache, else from the remote."""
+    short = commit[:7]
+    md5 = snapshot.dvc_hash(repo, commit, path, lock)
+    if not md5:
+        return None, f"{path} is not a DVC output at {short}"
+    cached = Path(repo, _CACHE, md5[:2], md5[2:])
+    if not cached.is_file():
+        log.info("%s at %s is not in the local cache: fetching it from the DVC remote", path, short)
+        try:
+            cached = snapshot.dvc_cached(repo, commit, path, md5)
+        except SnapshotError as exc:
+            return None, str(exc)
+    return _read_predictions(cached, f"{path} at {short}"), None

@@ -1,0 +1,87 @@
+"""The model as it is built: the preprocessing and the configured estimator as one Pipeline.
+
+The estimator is any scikit-learn compatible class named by `_target_`. Tuned parameters
+(the tune stage's `best_params.yaml`) are merged into the model config before anything
+is built (`with_best`), so building never needs to know about tuning, and the tuning
+search builds its candidates with the same `build`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from gitml.config import Model, Params, targets
+from gitml.core.errors import ConfigError
+from gitml.data import sources
+from gitml.features import spec as feature_spec
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+#: The estimator's step name in the Pipeline; tuned parameters are set as `model__<name>`.
+STEP = "model"
+
+
+def read_best(path: str | Path) -> dict[str, Any]:
+    """The tune stage's best-params file as a mapping; a missing file means no tuning ({})."""
+    path = Path(path)
+    return parse_best(path.read_text(encoding="utf-8"), str(path)) if path.is_file() else {}
+
+
+def parse_best(text: str, source: str = "best params") -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML: {str(exc).splitlines()[0]}") from exc
+    if loaded in (None, {}):
+        return {}
+    if not isinstance(loaded, dict) or not isinstance(loaded.get("params"), dict) or "estimator" not in loaded:
+        raise ConfigError(f"{source}: expected `estimator` and a `params` mapping (re-run the tune stage)")
+    return loaded
+
+
+def with_best(model: Model, best: dict[str, Any], source: str = "best params") -> dict[str, Any]:
+    """The estimator spec to train: `model` with the tuned parameters on top (model=auto: the winner)."""
+    if model.auto:
+        if not best:
+            raise ConfigError(f"model: model=auto has no selected family yet ({source} is empty); run the tune stage")
+        return {"_target_": best["estimator"], **best["params"]}
+    if not best:
+        return model.spec()
+    if best["estimator"] != model.target_:
+        raise ConfigError(
+            f"{source}: tuned for {best['estimator']} but model._target_ is {model.target_}; "
+            "re-run the tune stage (dvc repro)"
+        )
+    return {**model.spec(), **best["params"]}
+
+
+def estimator(spec: dict[str, Any], task: str, allowed: list[str]) -> Any:
+    """The estimator a spec names, checked to suit the task before any fitting."""
+    from sklearn.base import is_classifier, is_regressor
+
+    built = targets.instantiate(spec, "model", allowed)
+    suits = is_classifier if task == "classification" else is_regressor
+    if not suits(built):
+        raise ConfigError(f"model._target_: {spec['_target_']!r} is not a {task} estimator (data.task is {task})")
+    return built
+
+
+def build(params: Params, spec: dict[str, Any]) -> Pipeline:
+    """Preprocessing and the estimator `spec` names, as one unfitted Pipeline."""
+    from sklearn.pipeline import Pipeline
+
+    allowed = params.project.allowed_targets
+    columns = feature_spec.input_columns(sources.contract(params.data), params.data.target, params.features)
+    pre = feature_spec.preprocessor(columns, params.features, allowed)
+    return Pipeline([("features", pre), (STEP, estimator(spec, params.data.task, allowed))])
+
+
+def class_path(obj: Any) -> str:
+    """An object's class as a `_target_` would name it (its public module path)."""
+    cls = type(obj)
+    public = ".".join(part for part in cls.__module__.split(".") if not part.startswith("_"))
+    return f"{public}.{cls.__qualname__}"

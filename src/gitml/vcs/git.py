@@ -1,0 +1,157 @@
+"""Every git process gitml starts: commits, refs, files at a commit, tags, shallow fetches.
+
+One `run` starts git; a failure is a GitError naming the command and git's own reason
+(its last `fatal:`/`error:` line), so a caller prints one line instead of a traceback.
+A shallow CI clone lacks most history: `ensure_commit` fetches a single missing commit
+from the remote, and `merge_base` deepens the clone until the merge base appears.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+from gitml.core.errors import GitError
+
+log = logging.getLogger(__name__)
+
+
+def _start(repo: str | Path, args: tuple[str, ...], stdin: bytes | None) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["git", *args], cwd=repo, input=stdin, capture_output=True)
+    except FileNotFoundError as exc:
+        raise GitError("git: not found on PATH (install git)") from exc
+
+
+def _reason(stderr: bytes, returncode: int) -> str:
+    lines = [line for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    return (fatal or lines or [f"exit {returncode}"])[-1]
+
+
+def run(repo: str | Path, *args: str, stdin: str | None = None) -> str:
+    """stdout of `git ARGS` in `repo`, or a GitError with git's reason."""
+    result = _start(repo, args, stdin.encode() if stdin is not None else None)
+    if result.returncode:
+        raise GitError(f"`git {' '.join(args)}` failed: {_reason(result.stderr, result.returncode)}")
+    return result.stdout.decode("utf-8", "replace")
+
+
+def succeeds(repo: str | Path, *args: str) -> bool:
+    """Whether `git ARGS` exits 0 (for questions git answers with its exit code)."""
+    return _start(repo, args, None).returncode == 0
+
+
+def commit_of(repo: str | Path, ref: str) -> str | None:
+    """The commit `ref` names, or None when it names nothing (here)."""
+    result = _start(repo, ("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"), None)
+    return (result.stdout.decode().strip() or None) if result.returncode == 0 else None
+
+
+def head(repo: str | Path) -> str:
+    found = commit_of(repo, "HEAD")
+    if found is None:
+        raise GitError(f"{Path(repo).resolve()}: not a git repository with a commit (HEAD)")
+    return found
+
+
+def branch(repo: str | Path) -> str | None:
+    """The checked-out branch, or None when HEAD is detached."""
+    name = run(repo, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    return None if name == "HEAD" else name
+
+
+def is_shallow(repo: str | Path) -> bool:
+    return run(repo, "rev-parse", "--is-shallow-repository").strip() == "true"
+
+
+def has_remote(repo: str | Path, remote: str) -> bool:
+    return remote in run(repo, "remote").split()
+
+
+def remote_branch_exists(repo: str | Path, remote: str, name: str) -> bool:
+    return has_remote(repo, remote) and bool(run(repo, "ls-remote", "--heads", remote, name).strip())
+
+
+def ensure_commit(repo: str | Path, ref: str, remote: str) -> str:
+    """The commit of `ref`, fetching just that commit (depth 1) from `remote` when it is not here."""
+    found = commit_of(repo, ref)
+    if found:
+        return found
+    if not has_remote(repo, remote):
+        raise GitError(f"{ref!r}: no such commit or ref here, and no remote {remote!r} to fetch it from")
+    log.info("fetching %s from %s", ref, remote)
+    result = _start(repo, ("fetch", "--quiet", "--no-tags", "--depth=1", remote, ref), None)
+    if result.returncode:
+        reason = _reason(result.stderr, result.returncode)
+        raise GitError(f"{ref!r}: not found here, and `git fetch --depth=1 {remote} {ref}` failed: {reason}")
+    fetched = commit_of(repo, "FETCH_HEAD")
+    if fetched is None:
+        raise GitError(f"{ref!r}: git fetch returned no commit")
+    return fetched
+
+
+def fetch_branch(repo: str | Path, remote: str, name: str) -> bool:
+    """Fetch branch `name` into `remote/name` (a CI checkout may have only the pull request's ref)."""
+    if not has_remote(repo, remote):
+        return False
+    _start(repo, ("fetch", "--quiet", "--no-tags", remote, f"+refs/heads/{name}:refs/remotes/{remote}/{name}"), None)
+    return commit_of(repo, f"{remote}/{name}") is not None
+
+
+def fetch_tags(repo: str | Path, remote: str, patterns: list[str]) -> None:
+    """In a shallow clone, fetch the tags matching `patterns` (a registry's), each with its commit only."""
+    if is_shallow(repo) and has_remote(repo, remote):
+        refspecs = [f"+refs/tags/{pattern}:refs/tags/{pattern}" for pattern in patterns]
+        result = _start(repo, ("fetch", "--quiet", "--depth=1", remote, *refspecs), None)
+        if result.returncode:
+            log.warning("could not fetch registry tags from %s: %s", remote, _reason(result.stderr, 1))
+
+
+def merge_base(repo: str | Path, ref: str, remote: str) -> str:
+    """The merge base of HEAD and `ref`; in a shallow clone, deepen until it appears (then unshallow)."""
+    for deepen in (None, "--deepen=64", "--deepen=1024", "--unshallow"):
+        if deepen:
+            if not (is_shallow(repo) and has_remote(repo, remote)):
+                break
+            log.info("shallow clone: git fetch %s %s", deepen, remote)
+            _start(repo, ("fetch", "--quiet", "--no-tags", deepen, remote), None)
+        result = _start(repo, ("merge-base", "HEAD", ref), None)
+        if result.returncode == 0:
+            return result.stdout.decode().strip()
+    hint = " (a shallow clone: check out with full history, fetch-depth: 0)" if is_shallow(repo) else ""
+    raise GitError(f"no merge base of HEAD and {ref}{hint}")
+
+
+def changed_files(repo: str | Path, ignore: Iterable[str] = ()) -> list[str]:
+    """Tracked files that differ from HEAD (staged or not), except those under `ignore`."""
+    excludes = [f":(exclude){path}" for path in ignore]
+    out = run(repo, "status", "--porcelain", "--untracked-files=no", "--", ".", *excludes)
+    return [line[3:].split(" -> ")[-1] for line in out.splitlines() if line.strip()]
+
+
+def read_files(repo: str | Path, commit: str, paths: Iterable[str]) -> dict[str, bytes | None]:
+    """The bytes of each path at `commit` (None where git does not track it), in one `git cat-file` call."""
+    paths = list(dict.fromkeys(paths))
+    if not paths:
+        return {}
+    request = "".join(f"{commit}:{path}\n" for path in paths).encode()
+    result = _start(repo, ("cat-file", "--batch"), request)
+    if result.returncode:
+        raise GitError(f"`git cat-file --batch` at {commit[:12]} failed: {_reason(result.stderr, result.returncode)}")
+    out, found, pos = result.stdout, {}, 0
+    for path in paths:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            found[path] = out[pos:pos + size]
+            pos += size + 1
+        else:  # "<object> missing", or a tree/submodule: not a file git tracks
+            if len(header) == 3:
+                pos += int(header[2]) + 1
+            found[path] = None
+    return found
