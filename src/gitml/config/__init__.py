@@ -22,12 +22,13 @@ from gitml.config.params import Params, load, validate
 from gitml.config.project import Paths, Project
 from gitml.config.registry import Registry
 from gitml.config.serve import PredictionLog, Serve
+from gitml.config.site import Site
 from gitml.config.tune import Categorical, Distribution, IntRange, Tune
 
 __all__ = [
     "AUTO_TARGET", "Alert", "Bootstrap", "Candidate", "Card", "Categorical", "ColumnSpec", "Compute", "Contract",
     "Data", "Distribution", "Eda", "Evaluate", "FeatureView", "Features", "FileSource", "Gate", "GatePolicies",
     "GateReport", "IntRange", "LabelTable", "MetricPolicy", "Model", "Monitor", "Params", "Paths", "PredictionLog",
-    "Project", "Registry", "Section", "Serve", "SklearnSource", "Split", "SyntheticSource", "Tune", "compose",
+    "Project", "Registry", "Section", "Serve", "Site", "SklearnSource", "Split", "SyntheticSource", "Tune", "compose",
     "duration_seconds", "load", "targets", "validate",
 ]

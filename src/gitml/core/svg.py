@@ -7,6 +7,8 @@ needs no script, no font and no network. Every text that comes from the data is 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -117,3 +119,112 @@ def comparison(spec: dict[str, Any] | None) -> Markup:
         f'viewBox="0 0 {_SMALL_WIDTH} {_SMALL_HEIGHT}" role="img" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>{"".join(parts)}</svg>'
     )
+
+
+def ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """About `count` round values spanning [low, high] (1, 2 or 5 times a power of ten apart)."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return []
+    if high <= low:
+        return [low]
+    raw = (high - low) / max(count - 1, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(low / step - 1e-9) * step
+    found = []
+    value = first
+    while value <= high + step * 1e-9:
+        found.append(0.0 if abs(value) < step * 1e-9 else value)
+        value += step
+    return found
+
+
+def _scale(low: float, high: float, start: float, end: float) -> Callable[[float], float]:
+    span = (high - low) or 1.0
+    return lambda v: start + (v - low) / span * (end - start)
+
+
+def series(points: list[tuple[str, float | None]], title: str, y_label: str,
+           marks: Sequence[tuple[int, str, str]] = (), width: int = 720, height: int = 220) -> Markup:
+    """A metric along a history: a line over `points` (label, value), y ticks, a few x labels, and
+    `marks` (index, text, kind) drawn as labelled vertical lines (registered versions, stage moves)."""
+    values = [v for _, v in points if v is not None]
+    if not values:
+        return Markup("")
+    left, right, top, bottom = 56, 12, 30, 34
+    low, high = min(values), max(values)
+    if high == low:
+        low, high = low - abs(low) * 0.01 - 1e-9, high + abs(high) * 0.01 + 1e-9
+    grid = ticks(low, high)
+    low, high = min(low, *grid), max(high, *grid)
+    x = _scale(0, max(len(points) - 1, 1), left, width - right)
+    y = _scale(low, high, height - bottom, top)
+    parts = [f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="#999"/>',
+             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="#999"/>']
+    for value in grid:
+        parts.append(f'<line x1="{left - 4}" y1="{y(value):.1f}" x2="{width - right}" y2="{y(value):.1f}" '
+                     f'stroke="#eee"/><text x="{left - 6}" y="{y(value) + 3:.1f}" font-size="10" '
+                     f'text-anchor="end">{escape(number(value, 3))}</text>')
+    for index in sorted({round(i * (len(points) - 1) / 5) for i in range(6)}):
+        parts.append(f'<text x="{x(index):.1f}" y="{height - bottom + 14}" font-size="10" text-anchor="middle">'
+                     f"{escape(points[index][0])}</text>")
+    parts.append(f'<text x="{(left + width - right) / 2:.0f}" y="{height - 4}" font-size="10" text-anchor="middle">'
+                 f"commits of the default branch, oldest to newest</text>"
+                 f'<text x="12" y="{(top + height - bottom) / 2:.0f}" font-size="10" text-anchor="middle" '
+                 f'transform="rotate(-90 12 {(top + height - bottom) / 2:.0f})">{escape(y_label)}</text>')
+    for index, text, kind in marks:
+        colour = _WARN if kind == "stage" else "#6b7280"
+        dy = 10 if kind == "stage" else 20
+        parts.append(f'<line x1="{x(index):.1f}" y1="{top}" x2="{x(index):.1f}" y2="{height - bottom}" '
+                     f'stroke="{colour}" stroke-dasharray="3 3"/><text x="{x(index) + 2:.1f}" y="{top - dy + 8}" '
+                     f'font-size="9" fill="{colour}">{escape(text)}</text>')
+    line: list[str] = []
+    for index, (_, value) in enumerate(points):
+        if value is None:
+            if len(line) > 1:
+                parts.append(f'<polyline points="{" ".join(line)}" fill="none" stroke="{_BAR}" stroke-width="1.5"/>')
+            line = []
+        else:
+            line.append(f"{x(index):.1f},{y(value):.1f}")
+    if len(line) > 1:
+        parts.append(f'<polyline points="{" ".join(line)}" fill="none" stroke="{_BAR}" stroke-width="1.5"/>')
+    step = max(1, len(points) // 300)
+    for index in range(0, len(points), step):
+        label, value = points[index]
+        if value is not None:
+            parts.append(f'<circle cx="{x(index):.1f}" cy="{y(value):.1f}" r="2.5" fill="{_BAR}">'
+                         f"<title>{escape(label)}: {escape(number(value))}</title></circle>")
+    return _svg(title, width, height, "".join(parts))
+
+
+def dag(nodes: list[tuple[str, int]], edges: list[tuple[str, str]]) -> Markup:
+    """A layered graph: `nodes` (name, layer) as linked boxes, a row per layer, `edges` (from, to) as arrows."""
+    if not nodes:
+        return Markup("")
+    box_w, box_h, gap_x, gap_y, pad = 150, 32, 24, 46, 12
+    rows: dict[int, list[str]] = {}
+    for name, layer in nodes:
+        rows.setdefault(layer, []).append(name)
+    widest = max(len(names) for names in rows.values())
+    width = pad * 2 + widest * box_w + (widest - 1) * gap_x
+    height = pad * 2 + len(rows) * box_h + (len(rows) - 1) * gap_y
+    where: dict[str, tuple[float, float]] = {}
+    for row, layer in enumerate(sorted(rows)):
+        names = rows[layer]
+        span = len(names) * box_w + (len(names) - 1) * gap_x
+        for i, name in enumerate(names):
+            where[name] = ((width - span) / 2 + i * (box_w + gap_x), pad + row * (box_h + gap_y))
+    parts = ['<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#6b7280"/></marker></defs>']
+    for start, end in edges:
+        (x1, y1), (x2, y2) = where[start], where[end]
+        a, b = (x1 + box_w / 2, y1 + box_h), (x2 + box_w / 2, y2)
+        mid = (a[1] + b[1]) / 2
+        parts.append(f'<path d="M{a[0]:.1f},{a[1]:.1f} C{a[0]:.1f},{mid:.1f} {b[0]:.1f},{mid:.1f} {b[0]:.1f},'
+                     f'{b[1]:.1f}" fill="none" stroke="#6b7280" marker-end="url(#arrow)"/>')
+    for name, (x0, y0) in where.items():
+        text = name if len(name) <= 20 else name[:19] + "…"
+        parts.append(f'<a href="#stage-{escape(name)}"><rect x="{x0:.1f}" y="{y0:.1f}" width="{box_w}" '
+                     f'height="{box_h}" rx="6" fill="#eef2ff" stroke="{_BAR}"/><text x="{x0 + box_w / 2:.1f}" '
+                     f'y="{y0 + box_h / 2 + 4:.1f}" font-size="12" text-anchor="middle">{escape(text)}</text></a>')
+    return _svg("Pipeline stages", int(width), int(height), "".join(parts))
