@@ -175,9 +175,12 @@ def series(points: list[tuple[str, float | None]], title: str, y_label: str,
     for index, text, kind in marks:
         colour = _WARN if kind == "stage" else "#6b7280"
         dy = 10 if kind == "stage" else 20
+        end = x(index) > width * 0.8  # a label near the right edge reads leftwards
+        anchor = ' text-anchor="end"' if end else ""
         parts.append(f'<line x1="{x(index):.1f}" y1="{top}" x2="{x(index):.1f}" y2="{height - bottom}" '
-                     f'stroke="{colour}" stroke-dasharray="3 3"/><text x="{x(index) + 2:.1f}" y="{top - dy + 8}" '
-                     f'font-size="9" fill="{colour}">{escape(text)}</text>')
+                     f'stroke="{colour}" stroke-dasharray="3 3"/><text x="{x(index) + (-2 if end else 2):.1f}" '
+                     f'y="{top - dy + 8}" font-size="9" fill="{colour}"{anchor}>'
+                     f"{escape(text)}</text>")
     line: list[str] = []
     for index, (_, value) in enumerate(points):
         if value is None:
