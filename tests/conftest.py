@@ -610,6 +610,35 @@ def pip_standin() -> Callable[[Path], Path]:
     return make
 
 
+# --- a real browser: Debian's Chromium driven by Playwright -----------------------------------------
+
+_CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Debian's, never a downloaded build) driven by Playwright, for the whole session."""
+    if _CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (.ci/run installs it)")
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=_CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where tests keep what a person may want to look at afterwards (screenshots): build/test-artifacts."""
+    folder = ROOT / "build" / "test-artifacts"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 # --- serving: tiny models trained with the library, and real servers on 127.0.0.1 ------------------
 
 @dataclass(frozen=True)

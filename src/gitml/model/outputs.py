@@ -15,6 +15,8 @@ import io
 import json
 from typing import TYPE_CHECKING, Any
 
+from gitml.core import charts
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -26,6 +28,24 @@ PAIRS_FILE = "predictions.csv"
 ACTUAL, PREDICTED = "actual", "predicted"
 #: Columns the prediction log adds beside the model's inputs (and `proba_<class>` for classifiers).
 LOG_COLUMNS = ("prediction", "model_version", "request_id", "timestamp")
+
+
+def on_grid(name: str, points: list[dict[str, Any]]) -> list[float | None]:
+    """A curve resampled on `charts.GRID` (rounded to 4 digits), so two models' curves compare point by point:
+    ROC takes the best true positive rate at or below each false positive rate, precision-recall the
+    interpolated precision (the best at or above each recall)."""
+    x, y = CURVES[name]
+    values = charts.resample(points, x, y, upper=name == "precision_recall")
+    return [None if v is None else round(v, 4) for v in values]
+
+
+def residual_quantiles(pairs: list[tuple[str, str]]) -> list[float | None] | None:
+    """Quantiles of predicted - actual on `charts.GRID`, from a regression's pairs; None for labels."""
+    try:
+        residuals = [float(p) - float(a) for a, p in pairs]
+    except ValueError:
+        return None
+    return [None if v is None else float(f"{v:.4g}") for v in charts.quantiles(residuals)] if residuals else None
 
 
 def curve_file(name: str) -> str:

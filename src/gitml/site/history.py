@@ -25,7 +25,6 @@ from typing import Any
 import yaml
 
 from gitml.config import Site
-from gitml.core import charts
 from gitml.core.text import flatten
 from gitml.model import outputs
 from gitml.vcs import git
@@ -39,8 +38,6 @@ _VAR = re.compile(r"\$\{\s*([\w.-]+)\s*\}")
 PLOT_MAX_BYTES = 2_000_000
 DEFAULT_METRICS = "reports/metrics.json"
 DEFAULT_PLOTS = "reports/plots"
-#: The curves kept per commit, with their fields and resampling rule (precision: interpolated, to the right).
-CURVES = {"roc": ("fpr", "tpr", False), "precision_recall": ("recall", "precision", True)}
 RESIDUALS = "residuals"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -189,18 +186,13 @@ def parse_metrics(data: bytes, path: str) -> dict[str, float]:
 
 
 def _curve(name: str, data: bytes) -> list[float | None] | None:
-    x, y, upper = CURVES[name]
     points = outputs.parse_curve(data.decode("utf-8", "replace"), name)
-    return [None if v is None else round(v, 4) for v in charts.resample(points, x, y, upper=upper)] if points else None
+    return outputs.on_grid(name, points) if points else None
 
 
 def _residuals(data: bytes) -> list[float | None] | None:
     pairs = outputs.parse_pairs(data.decode("utf-8", "replace"))
-    try:
-        residuals = [float(p) - float(a) for a, p in pairs or []]
-    except ValueError:  # a classifier's labels
-        return None
-    return [None if v is None else float(f"{v:.4g}") for v in charts.quantiles(residuals)] if residuals else None
+    return outputs.residual_quantiles(pairs) if pairs else None
 
 
 def _default_branch(refs: dict[str, str], branch: str) -> tuple[str | None, str]:
@@ -328,7 +320,7 @@ def _read_files(repo: str | Path, commits: list[Commit], problems: Problems) -> 
         if commit.task == "regression":
             wanted.setdefault(f"{commit.sha}:{folder}/{outputs.PAIRS_FILE}", []).append((commit, "pairs", RESIDUALS))
         else:
-            for name in CURVES:
+            for name in outputs.CURVES:
                 spec = f"{commit.sha}:{folder}/{outputs.curve_file(name)}"
                 wanted.setdefault(spec, []).append((commit, "curve", name))
     sizes = git.object_sizes(repo, wanted)
