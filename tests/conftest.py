@@ -328,7 +328,7 @@ def s3_remote(s3_endpoint: str) -> Callable[[Path], str]:
 
 _GH_STANDIN = '''#!{python}
 """A recording stand-in for the GitHub CLI: logs each call to $GH_LOG and answers as GitHub would."""
-import json, os, sys
+import json, os, shutil, sys
 from pathlib import Path
 args = sys.argv[1:]
 entry = {{"args": args, "payload": json.loads(sys.stdin.read()) if "--input" in args else None,
@@ -350,6 +350,14 @@ elif args[:2] == ["issue", "create"]:
     print("https://github.example/acme/demo/issues/7")
 elif args[:2] == ["pr", "create"]:
     print("https://github.example/acme/demo/pull/8")
+elif args[:2] == ["run", "list"]:
+    print(os.environ.get("GH_RUN_ID", ""))  # what `--jq '.[0].databaseId // empty'` prints
+elif args[:2] == ["run", "download"]:
+    source = os.environ.get("GH_ARTIFACT")
+    if not source:
+        print("no artifact matches any of the names or patterns provided", file=sys.stderr)
+        sys.exit(1)
+    shutil.copytree(source, args[args.index("--dir") + 1], dirs_exist_ok=True)
 elif args[:1] == ["api"]:
     print(json.dumps({{"id": 4242}}))
 '''
@@ -434,6 +442,8 @@ class _Expression:
         for op in ("==", "!="):
             if self._take(op):
                 right = self._unary()
+                if None in (left, right) and {type(left), type(right)} <= {str, type(None)}:
+                    left, right = left or "", right or ""  # GitHub coerces null and '' alike (both to 0)
                 equal = str(left).lower() == str(right).lower() if {type(left), type(right)} <= {str} \
                     else left == right
                 return equal if op == "==" else not equal
