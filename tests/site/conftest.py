@@ -86,7 +86,7 @@ def site_project(gate_project: Any, tmp_path_factory: pytest.TempPathFactory, ru
     for i in range(3):
         _commit(run, path, f"wider forest {i}", {**base, "roc_auc": 0.95 - i / 100, "accuracy": 0.9}, seed=500 + i)
     run(path, "git", "checkout", "-q", "main")
-    for name, auc in (("exp-alpha", 0.991), ("exp-beta", 0.42)):
+    for name, auc in (("exp-alpha", 0.9991), ("exp-beta", 0.42)):
         project.experiments[name] = _experiment(run, path, tip, name, {**base, "roc_auc": auc})
     run(path, "git", "checkout", "-q", "main")
     listed = run(path, "git", "rev-list", "--branches").stdout.split()
