@@ -26,6 +26,7 @@ def html(report: dict[str, Any]) -> str:
     )
     env.filters["figure"] = lambda value, digits=3: number(value, digits)
     env.globals["chart"] = svg.comparison
+    env.globals["detail"] = svg.distribution
     return env.get_template("drift.html.j2").render(r=report)
 
 
