@@ -120,3 +120,21 @@ def read_table(path: str | Path, fmt: str = "auto") -> pd.DataFrame:
     if frame.empty:
         raise DataError(f"{path}: data file has no rows")
     return frame
+
+
+def swap_into_place(built: str | Path, output: str | Path) -> None:
+    """Rename the folder `built` to `output`; an existing output is moved aside first, then removed.
+
+    A reader sees the previous folder or the new one, never a mix, and a failure before the
+    rename leaves the previous one whole (`gitml get`, `gitml site`).
+    """
+    import shutil
+
+    built, output = Path(built), Path(output)
+    if not output.exists():
+        os.rename(built, output)
+        return
+    old = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.old."))
+    os.rename(output, old / output.name)
+    os.rename(built, output)
+    shutil.rmtree(old)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gitml import config
-from gitml.core import charts, svg
+from gitml.core import charts, io, svg
 from gitml.core.errors import ConfigError, GitmlError
 from gitml.core.text import number
 from gitml.model import metrics as metric_registry
@@ -72,16 +72,6 @@ def _check_destination(output: Path) -> None:
                          "give an empty or new folder")
 
 
-def _swap_into_place(built: Path, output: Path) -> None:
-    if not output.exists():
-        os.rename(built, output)
-        return
-    old = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.old."))
-    os.rename(output, old / output.name)
-    os.rename(built, output)
-    shutil.rmtree(old)
-
-
 def run(repo: str | Path = ".", output: str | Path = "site", params_path: str | Path | None = None) -> dict[str, Any]:
     """Build the site of `repo` into `output`; what was built (also written to `output/gitml-site.json`)."""
     repo, output = Path(repo), Path(output)
@@ -99,7 +89,7 @@ def run(repo: str | Path = ".", output: str | Path = "site", params_path: str | 
     try:
         _write(built, context, registry)
         os.chmod(built, 0o755)
-        _swap_into_place(built, output)
+        io.swap_into_place(built, output)
     finally:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(built)

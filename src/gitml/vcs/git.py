@@ -168,11 +168,7 @@ def read_objects(repo: str | Path, specs: Iterable[str]) -> dict[str, tuple[str,
     specs = list(dict.fromkeys(specs))
     if not specs:
         return {}
-    request = "".join(f"{spec}\n" for spec in specs).encode()
-    result = _start(repo, ("cat-file", "--batch"), request)
-    if result.returncode:
-        raise GitError(f"`git cat-file --batch` failed: {_reason(result.stderr, result.returncode)}")
-    out, found, pos = result.stdout, {}, 0
+    out, found, pos = _cat_file(repo, "--batch", specs), {}, 0
     for spec in specs:
         end = out.index(b"\n", pos)
         header = out[pos:end].split()
@@ -196,12 +192,15 @@ def object_sizes(repo: str | Path, specs: Iterable[str]) -> dict[str, tuple[str,
     specs = list(dict.fromkeys(specs))
     if not specs:
         return {}
-    request = "".join(f"{spec}\n" for spec in specs).encode()
-    result = _start(repo, ("cat-file", "--batch-check"), request)
-    if result.returncode:
-        raise GitError(f"`git cat-file --batch-check` failed: {_reason(result.stderr, result.returncode)}")
     found: dict[str, tuple[str, int] | None] = {}
-    for spec, line in zip(specs, result.stdout.decode().splitlines(), strict=True):
+    for spec, line in zip(specs, _cat_file(repo, "--batch-check", specs).decode().splitlines(), strict=True):
         parts = line.split()
         found[spec] = (parts[0], int(parts[2])) if len(parts) == 3 and parts[1] == "blob" else None
     return found
+
+
+def _cat_file(repo: str | Path, mode: str, specs: list[str]) -> bytes:
+    result = _start(repo, ("cat-file", mode), "".join(f"{spec}\n" for spec in specs).encode())
+    if result.returncode:
+        raise GitError(f"`git cat-file {mode}` failed: {_reason(result.stderr, result.returncode)}")
+    return result.stdout
