@@ -57,11 +57,13 @@ def test_injected_shift_is_found_in_exactly_the_shifted_columns_with_effect_size
     tmp_path: Path, compare: Callable[..., dict], monitor_table: Callable[..., pd.DataFrame],
     shift: Callable[..., pd.DataFrame], shifted: list[str]
 ) -> None:
-    report = compare(monitor_table(5000, 1), shift(monitor_table(5000, 2)), tmp_path)
-    assert report["columns"]["num_2"]["rule"]["decide"] == "effect"
-    assert sorted(report["drifted_columns"]) == sorted(shifted)
-    assert report["n_evaluated"] == 25 and report["share_drifted"] == pytest.approx(3 / 25)
-    assert report["dataset_drift"] is False
+    report = compare(monitor_table(5000, 1), shift(monitor_table(5000, 2)), tmp_path,
+                     dataset_drift={"rule": "share"})
+    assert report["columns"]["num_2"]["distribution"]["decide"] == "effect"
+    dataset = report["checks"]["dataset"]
+    assert sorted(dataset["drifted_columns"]) == sorted(shifted)
+    assert dataset["n_evaluated"] == 25 and dataset["share_drifted"] == pytest.approx(3 / 25)
+    assert dataset["status"] == "no_drift"
 
 
 def test_injected_shift_is_found_in_exactly_the_shifted_columns_with_significance_tests(
@@ -70,18 +72,20 @@ def test_injected_shift_is_found_in_exactly_the_shifted_columns_with_significanc
 ) -> None:
     report = compare(monitor_table(800, 1), shift(monitor_table(800, 2)), tmp_path,
                      overrides={"all": {"alpha": 0.001}})
-    assert report["columns"]["num_2"]["rule"]["decide"] == "significance"
-    assert sorted(report["drifted_columns"]) == sorted(shifted)
+    assert report["columns"]["num_2"]["distribution"]["decide"] == "significance"
+    assert sorted(report["checks"]["dataset"]["drifted_columns"]) == sorted(shifted)
 
 
 def test_dataset_drift_when_the_share_of_drifted_columns_reaches_the_threshold(
     tmp_path: Path, monitor_cli: Callable[..., int], monitor_table: Callable[..., pd.DataFrame],
     shift: Callable[..., pd.DataFrame]
 ) -> None:
-    assert monitor_cli(tmp_path, monitor_table(3000, 1), shift(monitor_table(3000, 2)), drift_share=0.12) == FAILED
+    rule = {"rule": "share", "share": 0.12}
+    assert monitor_cli(tmp_path, monitor_table(3000, 1), shift(monitor_table(3000, 2)), dataset_drift=rule) == FAILED
     report = json.loads((tmp_path / "drift.json").read_text())
-    assert report["dataset_drift"] is True and report["status"] == "drift"
-    assert monitor_cli(tmp_path, monitor_table(3000, 1), shift(monitor_table(3000, 2)), drift_share=0.13) == OK
+    assert report["checks"]["dataset"]["status"] == "drift" and report["status"] == "drift"
+    rule["share"] = 0.13
+    assert monitor_cli(tmp_path, monitor_table(3000, 1), shift(monitor_table(3000, 2)), dataset_drift=rule) == OK
 
 
 def test_no_shift_false_alarm_rate_across_20_seeds_stays_within_the_significance_level(
@@ -90,10 +94,11 @@ def test_no_shift_false_alarm_rate_across_20_seeds_stays_within_the_significance
     alpha, columns_flagged, tests, datasets_flagged = 0.05, 0, 0, 0
     for seed in range(20):
         report = compare(monitor_table(400, 100 + seed), monitor_table(400, 200 + seed), tmp_path)
-        assert report["columns"]["num_0"]["rule"]["decide"] == "significance"
-        columns_flagged += report["n_drifted"]
-        tests += report["n_evaluated"]
-        datasets_flagged += report["dataset_drift"]
+        assert report["columns"]["num_0"]["distribution"]["decide"] == "significance"
+        dataset = report["checks"]["dataset"]
+        columns_flagged += dataset["n_drifted"]
+        tests += dataset["n_evaluated"]
+        datasets_flagged += dataset["status"] == "drift"
     # Each column test flags at rate <= alpha under no shift: allow the binomial's 3-sigma upper band.
     assert columns_flagged / tests <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / tests)
     assert datasets_flagged == 0
@@ -104,7 +109,7 @@ def test_no_shift_large_samples_raise_no_effect_size_alarm(
 ) -> None:
     for seed in range(3):
         report = compare(monitor_table(20_000, 10 + seed), monitor_table(20_000, 20 + seed), tmp_path)
-        assert report["drifted_columns"] == [], report["alerts"]
+        assert report["checks"]["dataset"]["drifted_columns"] == [], report["alerts"]
 
 
 def test_requiring_significance_and_effect_ignores_a_trivial_shift_in_a_large_sample(
@@ -114,9 +119,9 @@ def test_requiring_significance_and_effect_ignores_a_trivial_shift_in_a_large_sa
     cur["num_0"] = cur["num_0"] + 0.04 * cur["num_0"].std()
     significance = compare(ref, cur, tmp_path, overrides={"all": {"decide": "significance"}})
     both = compare(ref, cur, tmp_path, overrides={"all": {"decide": "both"}})
-    assert significance["columns"]["num_0"]["drifted"] is True
-    assert both["columns"]["num_0"]["drifted"] is False
-    assert both["columns"]["num_0"]["rule"]["pvalue"] < 0.05
+    assert significance["columns"]["num_0"]["status"] == "drift"
+    assert both["columns"]["num_0"]["status"] == "no_drift"
+    assert both["columns"]["num_0"]["distribution"]["pvalue"] < 0.05
 
 
 def test_per_column_and_per_role_overrides_change_the_decision(
@@ -125,8 +130,8 @@ def test_per_column_and_per_role_overrides_change_the_decision(
 ) -> None:
     report = compare(monitor_table(5000, 1), shift(monitor_table(5000, 2)), tmp_path,
                      overrides={"columns": {"num_2": {"threshold": 5.0}}, "categorical": {"effect": "psi"}})
-    assert "num_2" not in report["drifted_columns"]
-    assert report["columns"]["cat_1"]["rule"]["effect"] == "psi"
+    assert "num_2" not in report["checks"]["dataset"]["drifted_columns"]
+    assert report["columns"]["cat_1"]["distribution"]["effect"] == "psi"
 
 
 def test_too_few_current_rows_is_insufficient_data_and_exit_2(
@@ -135,8 +140,11 @@ def test_too_few_current_rows_is_insufficient_data_and_exit_2(
 ) -> None:
     assert monitor_cli(tmp_path, monitor_table(2000, 1), shift(monitor_table(40, 2))) == NOT_EVALUATED
     report = json.loads((tmp_path / "drift.json").read_text())
-    assert report["status"] == "not_evaluated"
+    assert report["status"] == "insufficient_data"
     assert {c["status"] for c in report["columns"].values()} == {"insufficient_data"}
+    assert {c["missing"]["status"] for c in report["columns"].values()} == {"insufficient_data"}
+    assert report["columns"]["num_0"]["missing"]["reason"] == (
+        "40 rows in the current data, at least monitor.min_rows=100 needed")
     assert report["drift"] is False
     assert monitor_cli(tmp_path, monitor_table(2000, 1), shift(monitor_table(40, 2)), min_rows=30) == FAILED
 
@@ -147,10 +155,11 @@ def test_different_columns_are_per_column_statuses_and_exit_2(
     cur = monitor_table(2000, 2).drop(columns=["num_1"]).assign(extra=1.0)
     assert monitor_cli(tmp_path, monitor_table(2000, 1), cur) == NOT_EVALUATED
     report = json.loads((tmp_path / "drift.json").read_text())
-    assert report["status"] == "incomplete"
-    assert report["columns"]["num_1"]["status"] == "missing_column"
+    assert report["status"] == "not_evaluated" and report["reason"] == "1 column could not be compared: 'num_1'"
+    assert report["columns"]["num_1"]["status"] == "not_evaluated"
+    assert report["columns"]["num_1"]["problem"] == "missing_column"
     assert report["problem_columns"] == ["num_1"] and "extra" in report["ignored_columns"]
-    assert report["n_evaluated"] == 24
+    assert report["checks"]["dataset"]["n_evaluated"] == 24
 
 
 def test_empty_current_data_cannot_be_evaluated(
@@ -179,11 +188,14 @@ def test_all_null_constant_and_type_conflict_columns_get_clear_statuses(
     report = compare(ref, cur, tmp_path)
     columns = report["columns"]
     assert columns["num_3"]["status"] == "drift" and "missing values 0.0% -> 100.0%" in columns["num_3"]["reason"]
-    assert columns["num_4"]["status"] == "all_null" and columns["num_4"]["drifted"] is False
-    assert columns["num_5"]["status"] == "ok" and "reference is constant" in columns["num_5"]["notes"]
-    assert columns["num_6"]["drifted"] is True and columns["num_6"]["rule"]["value"] is None
-    assert columns["num_8"]["status"] == "type_conflict" and "current values are string" in columns["num_8"]["notes"][0]
-    assert columns["cat_2"]["status"] == "type_conflict"
+    assert columns["num_3"]["distribution"]["reason"] == "no values in the current data"
+    assert columns["num_4"]["status"] == "insufficient_data"
+    assert columns["num_4"]["reason"].startswith("no values in the reference data")
+    assert columns["num_5"]["status"] == "no_drift" and "reference is constant" in columns["num_5"]["notes"]
+    assert columns["num_6"]["status"] == "drift" and columns["num_6"]["distribution"]["value"] is None
+    assert columns["num_8"]["status"] == "not_evaluated" and columns["num_8"]["problem"] == "type_conflict"
+    assert "current values are string" in columns["num_8"]["reason"]
+    assert columns["cat_2"]["problem"] == "type_conflict"
     assert sorted(report["problem_columns"]) == ["cat_2", "num_8"]
     drift.write(report, "drift.json", None)
     assert json.loads(Path("drift.json").read_text())["columns"]["num_6"]["stats"]["wasserstein"] is None
@@ -220,7 +232,7 @@ def test_csv_current_data_is_read_too(
     ref, cur = monitor_table(2000, 1), shift(monitor_table(2000, 2))
     report = drift.run(monitor_params(), current=str(write_table(cur, tmp_path / "cur.csv")),
                        reference=str(write_table(ref, tmp_path / "ref.parquet")))
-    assert sorted(report["drifted_columns"]) == sorted(shifted)
+    assert sorted(report["checks"]["dataset"]["drifted_columns"]) == sorted(shifted)
 
 
 def test_prediction_drift_and_metrics_on_labelled_current_data(
@@ -238,11 +250,11 @@ def test_prediction_drift_and_metrics_on_labelled_current_data(
     cur["model_version"] = "v0.0.2"
     cur["timestamp"] = pd.Timestamp("2026-01-01", tz="UTC")
     report = compare(ref, cur, tmp_path)
-    assert report["prediction_drift"] is True and report["status"] == "drift"
-    assert report["prediction"]["reference"] == "test-split predictions"
-    assert "prediction" in report["prediction"]["drifted_columns"]
-    performance = report["performance"]
-    assert performance["rows"] == 2000 and "accuracy" in performance["degraded"]
+    prediction, performance = report["checks"]["prediction"], report["checks"]["performance"]
+    assert prediction["status"] == "drift" and report["status"] == "drift"
+    assert prediction["reference"] == "test-split predictions"
+    assert "prediction" in prediction["drifted_columns"]
+    assert performance["status"] == "drift" and performance["rows"] == 2000 and "accuracy" in performance["degraded"]
     assert performance["metrics"]["accuracy"]["current"] == pytest.approx((cur["target"] == "class_1").mean())
     assert report["current"]["model_versions"] == {"v0.0.2": 2000}
     assert drift.exit_code(report) == FAILED
