@@ -329,3 +329,21 @@ def test_hidden_files_being_written_are_not_read(
     write_table(monitor_table(300, 2), tmp_path / "log" / "predictions-1.parquet")
     (tmp_path / "log" / ".predictions-2.parquet").write_bytes(b"PAR1 half written")
     assert sources.Table(tmp_path / "log").rows == 300
+
+
+def test_a_csv_with_empty_cells_reads_as_the_same_rows_as_parquet_with_nulls(
+    tmp_path: Path, monitor_params: Callable[..., Params], with_gaps: Callable[..., tuple[Path, Path]]
+) -> None:
+    csv_file, parquet_file = with_gaps(tmp_path)
+    roles = {"sex": "categorical", "age": "numeric", "visits": "numeric", "smoker": "categorical"}
+    reference = sources.Reference(
+        table=sources.Table(parquet_file), origin={"source": "file"},
+        signature={"task": "classification", "target": "y", "inputs": [{"name": n, "role": r} for n, r in roles.items()]},
+    )
+    as_csv, as_parquet = (drift.compare(reference, sources.Table(path), monitor_params().monitor)
+                          for path in (csv_file, parquet_file))
+    for name in roles:
+        assert as_csv["columns"][name]["status"] == "no_drift", as_csv["columns"][name]["reason"]
+        assert as_csv["columns"][name]["stats"] == as_parquet["columns"][name]["stats"], name
+        assert as_csv["columns"][name]["missing"] == as_parquet["columns"][name]["missing"], name
+    assert as_csv["columns"]["sex"]["missing"]["current"] > 0.1 and not as_csv["columns"]["sex"]["new_categories"]
