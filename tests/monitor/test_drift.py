@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,10 +13,12 @@ import pandas as pd
 import pytest
 import yaml
 
+from gitml import config
 from gitml.cli import main as cli
 from gitml.config import Params
 from gitml.core.errors import FAILED, NOT_EVALUATED, OK, DataError
-from gitml.monitor import drift, sources
+from gitml.data import sources as data_sources
+from gitml.monitor import drift, render, sources
 
 
 @pytest.fixture(autouse=True)
@@ -336,10 +339,9 @@ def test_a_csv_with_empty_cells_reads_as_the_same_rows_as_parquet_with_nulls(
 ) -> None:
     csv_file, parquet_file = with_gaps(tmp_path)
     roles = {"sex": "categorical", "age": "numeric", "visits": "numeric", "smoker": "categorical"}
-    reference = sources.Reference(
-        table=sources.Table(parquet_file), origin={"source": "file"},
-        signature={"task": "classification", "target": "y", "inputs": [{"name": n, "role": r} for n, r in roles.items()]},
-    )
+    inputs = [{"name": name, "role": role} for name, role in roles.items()]
+    reference = sources.Reference(table=sources.Table(parquet_file), origin={"source": "file"},
+                                  signature={"task": "classification", "target": "y", "inputs": inputs})
     as_csv, as_parquet = (drift.compare(reference, sources.Table(path), monitor_params().monitor)
                           for path in (csv_file, parquet_file))
     for name in roles:
@@ -347,3 +349,89 @@ def test_a_csv_with_empty_cells_reads_as_the_same_rows_as_parquet_with_nulls(
         assert as_csv["columns"][name]["stats"] == as_parquet["columns"][name]["stats"], name
         assert as_csv["columns"][name]["missing"] == as_parquet["columns"][name]["missing"], name
     assert as_csv["columns"]["sex"]["missing"]["current"] > 0.1 and not as_csv["columns"]["sex"]["new_categories"]
+
+
+def test_library_warnings_go_into_the_report_not_to_the_terminal(
+    tmp_path: Path, compare: Callable[..., dict], monitor_table: Callable[..., pd.DataFrame]
+) -> None:
+    ref, cur = monitor_table(600, 1, 2, 1), monitor_table(600, 2, 2, 1)
+    cur["prediction"] = cur["target"]
+    for k, share in enumerate((0.5, 0.3, 0.2)):  # a three-class model, whose class_2 these labels never show
+        cur[f"proba_class_{k}"] = share
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning reaching the caller fails the test
+        report = compare(ref, cur, tmp_path)
+    assert report["warnings"] == [{"category": "UndefinedMetricWarning", "count": 1, "message":
+                                   "Only one class is present in y_true. ROC AUC score is not defined in that case."}]
+    assert math.isnan(report["checks"]["performance"]["metrics"]["roc_auc"]["current"])  # undefined, as warned
+    text = render.markdown(report)
+    assert "- library warnings: 1 (UndefinedMetricWarning: Only one class is present in y_true." in text
+
+
+def test_same_distribution_halves_flag_nothing_where_the_uncorrected_rule_flags_a_column(
+    tmp_path: Path, repo_params: dict, write_table: Callable[..., Path]
+) -> None:
+    """Two random halves of the embedded breast-cancer table (569 rows, 30 columns), judged by KS p-values."""
+    params = config.validate(repo_params)
+    frame = data_sources.load(params.data, params.seed)
+    order = np.random.default_rng(4).permutation(len(frame))
+    reference = sources.Reference(table=sources.Table(write_table(frame.iloc[order[:284]], tmp_path / "r.parquet")),
+                                  signature=sources.signature_from_contract(params), origin={"source": "file"})
+    current = sources.Table(write_table(frame.iloc[order[284:]], tmp_path / "c.parquet"))
+    plain = drift.compare(reference, current, params.monitor.model_copy(update={"correction": "none"}))
+    corrected = drift.compare(reference, current, params.monitor)
+    assert plain["checks"]["dataset"]["drifted_columns"] == ["mean texture"]
+    assert corrected["checks"]["dataset"]["drifted_columns"] == [] and corrected["status"] == "no_drift"
+    test = corrected["columns"]["mean texture"]["distribution"]
+    assert test["pvalue"] < 0.05 <= test["pvalue_adjusted"] and test["correction"] == "bh"
+    assert test["reason"].startswith(f"ks p={test['pvalue']:.3g} < 0.05 but BH-adjusted ")
+    holm = drift.compare(reference, current, params.monitor.model_copy(update={"correction": "holm"}))
+    assert holm["checks"]["dataset"]["drifted_columns"] == []
+    assert holm["columns"]["mean texture"]["distribution"]["pvalue_adjusted"] >= test["pvalue_adjusted"]
+
+
+def _importance(tmp: Path, top: str, names: list[str]) -> Path:
+    """An evaluate-stage importance file where `top` carries 0.88 of the importance, as in the issue."""
+    rows = [{"feature": n, "importance_mean": 0.88 if n == top else 0.12 / (len(names) - 1), "importance_std": 0.01}
+            for n in names]
+    path = tmp / "reports" / "importance.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(rows))
+    return path
+
+
+def test_a_shift_in_the_most_important_column_alone_alerts_with_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monitor_cli: Callable[..., int],
+    monitor_table: Callable[..., pd.DataFrame]
+) -> None:
+    ref, cur = monitor_table(3000, 1), monitor_table(3000, 2)
+    cur["num_2"] = cur["num_2"] * 1.5
+    importance = _importance(tmp_path, "num_2", [c for c in ref.columns if c != "target"])
+    assert monitor_cli(tmp_path, ref, cur, dataset_drift={"rule": "share"}) == OK  # 1 of 25 columns
+    capsys.readouterr()
+    assert monitor_cli(tmp_path, ref, cur) == FAILED
+    report = json.loads((tmp_path / "drift.json").read_text())
+    dataset = report["checks"]["dataset"]
+    assert dataset["rule"] == "importance" and dataset["drifted_columns"] == ["num_2"]
+    assert dataset["importance_share"] == pytest.approx(0.88) and report["status"] == "drift"
+    assert "- dataset drift: **drift**: drifted columns carry 88% of the model's permutation importance" in (
+        capsys.readouterr().out)
+    assert monitor_cli(tmp_path, ref, cur, dataset_drift={"rule": "any_top", "top": 1}) == FAILED
+    importance.unlink()
+    assert monitor_cli(tmp_path, ref, cur) == OK
+    reason = json.loads((tmp_path / "drift.json").read_text())["checks"]["dataset"]["reason"]
+    assert reason.endswith("decided by the share of columns, as there is no permutation importance "
+                           "(reports/importance.json)")
+
+
+def test_an_unreadable_importance_file_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monitor_cli: Callable[..., int],
+    monitor_table: Callable[..., pd.DataFrame]
+) -> None:
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "importance.json").write_text('{"num_0": 1}')
+    (tmp_path / "drift.json").write_text("previous")
+    assert monitor_cli(tmp_path, monitor_table(500, 1), monitor_table(500, 2)) == NOT_EVALUATED
+    assert "reports/importance.json: expected a list of {'feature', 'importance_mean'} objects" in (
+        capsys.readouterr().err)
+    assert (tmp_path / "drift.json").read_text() == "previous"

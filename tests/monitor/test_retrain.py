@@ -200,7 +200,7 @@ def test_monitor_workflow_alerts_and_opens_a_retrain_pull_request(project: Path,
     assert workflow_run["ran"] == [
         "Install gitml", "Fetch data and models", "Monitor (exit 0 no drift, 1 drift, 2 could not evaluate)",
         "Open or update the drift issue", "Open the retraining pull request",
-    ]
+    ], workflow_run["summary"].read_text()
     assert workflow_run["outputs"]["monitor"] == {"status": "1"}
 
     report = json.loads((clone / "reports" / "drift.json").read_text())

@@ -74,7 +74,7 @@ class DatasetDrift(Section):
     """
 
     rule: Literal["importance", "share", "any_top"] = "importance"
-    importance: Annotated[float, Field(gt=0.0, le=1.0)] = 0.3
+    importance: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1
     share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
     top: Annotated[int, Field(ge=1)] = 3
 
