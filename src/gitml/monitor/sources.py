@@ -2,9 +2,11 @@
 
 Parquet files and folders are scanned with pyarrow.dataset, a few columns and one
 record batch at a time, so memory follows the columns being compared rather than the
-whole table. The reference is the training data of the model in `prod` (read at that
-commit from the DVC cache or remote), else the local `paths.train`; column roles come from the model's
-signature or the data contract, never from dtypes.
+whole table. CSV cells in `gitml.core.io.CSV_MISSING` (the empty cell among them) are
+nulls, so a CSV file reads as the same rows as Parquet. The reference is the training data
+of the model in `prod` (read at that commit from the DVC cache or remote), else the local
+`paths.train`, with its signature, test predictions, metrics and permutation importance;
+column roles come from the model's signature or the data contract, never from dtypes.
 """
 
 from __future__ import annotations
