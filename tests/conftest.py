@@ -176,6 +176,32 @@ def leftovers() -> Callable[[Path], list[Path]]:
     return temp_files
 
 
+@pytest.fixture(scope="session")
+def with_gaps() -> Callable[..., tuple[Path, Path]]:
+    """`with_gaps(folder, n_rows=400)`: the same seeded rows written as a CSV file with empty cells and as a
+    Parquet file with nulls (text `sex`, float `age`, integer `visits`, bool `smoker`, each with gaps)."""
+
+    def write(folder: Path, n_rows: int = 400) -> tuple[Path, Path]:
+        import numpy as np
+        import pandas as pd
+
+        rng = np.random.default_rng(7)
+        gaps = {name: rng.random(n_rows) < share for name, share in
+                (("sex", 0.15), ("age", 0.1), ("visits", 0.1), ("smoker", 0.05))}
+        frame = pd.DataFrame({
+            "sex": pd.Series(rng.choice(["F", "M"], n_rows), dtype=object).mask(gaps["sex"], None),
+            "age": pd.Series(rng.normal(50, 12, n_rows).round(1)).mask(gaps["age"]),
+            "visits": pd.Series(rng.integers(0, 9, n_rows), dtype="Int64").mask(gaps["visits"]),
+            "smoker": pd.Series(rng.random(n_rows) < 0.3, dtype=object).mask(gaps["smoker"], None),
+        })
+        folder.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(folder / "rows.csv", index=False)
+        frame.to_parquet(folder / "rows.parquet", index=False)
+        return folder / "rows.csv", folder / "rows.parquet"
+
+    return write
+
+
 @pytest.fixture
 def file_bytes() -> Callable[[Iterable[Path]], dict[Path, bytes]]:
     """`file_bytes(paths)`: the exact bytes of each file, to prove a failing run left them alone."""

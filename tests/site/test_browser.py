@@ -89,7 +89,7 @@ def test_comparing_two_commits_shows_their_params_diff_metric_deltas_and_overlai
     page.check(f'tr[data-sha="{first}"] input.pick')
     page.check(f'tr[data-sha="{second}"] input.pick')
     diff = page.eval_on_selector_all("#params-diff tbody tr", "rows => rows.map(r => r.innerText.split('\\t'))")
-    assert ["seed", "121", "122"] in diff
+    assert ["seed", "122", "123"] in diff  # main~1 is the broken metrics commit, main~2 the last tuned seed
     deltas = {row[0]: row for row in page.eval_on_selector_all(
         "#metric-deltas tbody tr", "rows => rows.map(r => Array.from(r.cells).map(c => c.textContent))")}
     assert deltas["roc_auc"][3].startswith("+0.0025") and deltas["roc_auc"][4] == "better"

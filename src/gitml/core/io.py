@@ -27,6 +27,14 @@ if TYPE_CHECKING:
 #: Outputs are ordinary files, readable by the team and by CI.
 FILE_MODE = 0o644
 
+#: The CSV cells that are missing values, in every CSV reader gitml has (ingest, monitoring,
+#: serving's CSV bodies): the empty cell and pandas' default spellings of a missing value, so
+#: the same file reads alike everywhere, and as the same rows as Parquet with nulls.
+CSV_MISSING = frozenset({
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+})
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path, durable: bool = False) -> Iterator[Path]:
@@ -113,7 +121,10 @@ def read_table(path: str | Path, fmt: str = "auto") -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise DataError(f"{path}: data file is empty")
     try:
-        frame = pd.read_csv(path) if fmt == "csv" else pd.read_parquet(path)
+        if fmt == "csv":
+            frame = pd.read_csv(path, keep_default_na=False, na_values=sorted(CSV_MISSING))
+        else:
+            frame = pd.read_parquet(path)
     except Exception as exc:  # the readers raise many unrelated types for a bad file
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{path}: cannot be read as {fmt}: {reason}") from exc
