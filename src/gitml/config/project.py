@@ -6,6 +6,7 @@ import posixpath
 import re
 
 from gitml.config.base import Section
+from gitml.core.errors import ConfigError
 from gitml.core.text import quoted
 
 #: `s3://`, `gs://`, `file://`...: a location elsewhere, which no `paths.*` key takes.
@@ -84,3 +85,9 @@ class Paths(Section):
             found.append(f"paths.{key}: {quoted(value)} {why}; paths.* are relative to the project folder "
                          "and stay inside it")
         return found
+
+    def require_inside(self, *keys: str) -> None:
+        """Refuse, with every line of `outside`, before a command writes to these paths."""
+        found = self.outside(*keys)
+        if found:
+            raise ConfigError("\n".join(found))

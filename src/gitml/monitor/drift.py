@@ -16,6 +16,7 @@ from typing import Any
 from gitml.config import Monitor, Params
 from gitml.core import errors, io
 from gitml.core.errors import DataError
+from gitml.core.text import quoted
 from gitml.model import metrics, outputs
 from gitml.monitor import columns, sources
 from gitml.monitor.columns import Spec
@@ -92,7 +93,7 @@ def _prediction(ref: sources.Reference, cur: sources.Table, monitor: Monitor) ->
     """The model's outputs now against its outputs on the test split (else the training labels)."""
     signature, name = ref.signature, monitor.prediction
     if name not in cur.columns:
-        return {"status": "not_available", "note": f"no {name!r} column in the current data"}
+        return {"status": "not_available", "note": f"no {quoted(name)} column in the current data"}
     role = "categorical" if signature.get("task") == "classification" else "numeric"
     if ref.predictions is not None and "y_pred" in ref.predictions.columns:
         table, against, source = ref.predictions, "y_pred", "test-split predictions"
@@ -114,7 +115,7 @@ def _performance(ref: sources.Reference, cur: sources.Table, monitor: Monitor) -
     if not target or target not in cur.columns:
         return None
     if prediction not in cur.columns:
-        return {"status": "not_available", "note": f"labels present but no {prediction!r} column"}
+        return {"status": "not_available", "note": f"labels present but no {quoted(prediction)} column"}
     import pandas as pd
 
     # Probability columns in the model's class order (sklearn's is sorted), as the metrics expect.
@@ -188,14 +189,15 @@ def _alerts(entries: dict[str, dict[str, Any]], prediction: dict[str, Any],
     lines = []
     for name, entry in entries.items():
         if entry["drifted"]:
-            lines.append(f"column {name!r} drifted: {entry['reason']}")
+            lines.append(f"column {quoted(name)} drifted: {entry['reason']}")
         if entry.get("new_categories"):
-            shown = ", ".join(repr(c) for c in entry["new_categories"])
-            lines.append(f"column {name!r}: new categories {shown} ({entry['stats']['new_share']:.1%} of current rows)")
+            shown = ", ".join(quoted(c) for c in entry["new_categories"])
+            share = entry["stats"]["new_share"]
+            lines.append(f"column {quoted(name)}: new categories {shown} ({share:.1%} of current rows)")
         if entry["status"] in columns.PROBLEMS | {"all_null", "insufficient_data"} and not entry["drifted"]:
-            lines.append(f"column {name!r}: {entry['status'].replace('_', ' ')}: {'; '.join(entry['notes'])}")
+            lines.append(f"column {quoted(name)}: {entry['status'].replace('_', ' ')}: {'; '.join(entry['notes'])}")
     for name in prediction.get("drifted_columns", []):
-        lines.append(f"prediction drift in {name!r}: {prediction['columns'][name]['reason']}")
+        lines.append(f"prediction drift in {quoted(name)}: {prediction['columns'][name]['reason']}")
     for key in (performance or {}).get("degraded", []):
         item = performance["metrics"][key]
         lines.append(
