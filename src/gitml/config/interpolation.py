@@ -31,16 +31,16 @@ GUARDED = ("model", "features", "tune")
 REFERENCES = frozenset({"oc.select", "oc.dict.keys", "oc.dict.values", "oc.deprecated"})
 
 
-def _strings(tree: Any, key: str) -> Iterator[tuple[str, str]]:
+def strings(tree: Any, key: str) -> Iterator[tuple[str, str]]:
     """Every (key path, string) in a tree of mappings and lists."""
     if isinstance(tree, str):
         yield key, tree
     elif isinstance(tree, dict):
         for name, value in tree.items():
-            yield from _strings(value, f"{key}.{name}" if key else str(name))
+            yield from strings(value, f"{key}.{name}" if key else str(name))
     elif isinstance(tree, list):
         for index, value in enumerate(tree):
-            yield from _strings(value, f"{key}[{index}]")
+            yield from strings(value, f"{key}[{index}]")
 
 
 def _resolvers(text: str) -> list[str]:
@@ -67,7 +67,7 @@ def problems(tree: Any) -> list[str]:
     found = []
     for section in GUARDED:
         value = tree.get(section) if isinstance(tree, dict) else None
-        for key, text in _strings(value, section):
+        for key, text in strings(value, section):
             if "${" not in text:
                 continue
             try:
@@ -92,7 +92,7 @@ def check_conf(cfg: DictConfig, where: str) -> None:
 
 def resolve(raw: dict[str, Any], source: str) -> dict[str, Any]:
     """`raw` with every interpolation resolved; ConfigError lines for refused resolvers and leftover `${`."""
-    if not any("${" in text for _, text in _strings(raw, "")):
+    if not any("${" in text for _, text in strings(raw, "")):
         return raw  # the usual params.yaml, written by `gitml compose`: nothing to resolve
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
@@ -106,7 +106,7 @@ def resolve(raw: dict[str, Any], source: str) -> dict[str, Any]:
         where = f"{exc.full_key}: " if getattr(exc, "full_key", None) else ""
         raise ConfigError(f"{source}: {where}cannot resolve: {cut(reason(exc), 200)}") from exc
     left = [f"{source}: {key}: {quoted(text)} still holds `${{` after resolution; building would resolve it again"
-            for section in GUARDED for key, text in _strings(resolved.get(section), section) if "${" in text]
+            for section in GUARDED for key, text in strings(resolved.get(section), section) if "${" in text]
     if left:
         raise ConfigError("\n".join(left))
     return resolved

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from gitml.config import interpolation, targets
+from gitml.config import allowlist, interpolation
 from gitml.config.base import Section
 from gitml.config.card import Card
 from gitml.config.compute import Compute
@@ -97,7 +97,7 @@ def validate(raw: Any, source: str = "params.yaml") -> Params:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
     raw = interpolation.resolve(raw, source)
-    lines = [f"{source}: {line}" for line in targets.problems(raw, _allowed(raw))]
+    lines = [f"{source}: {line}" for line in allowlist.problems(raw, _allowed(raw))]
     try:
         params = Params.model_validate(raw)
     except ValidationError as exc:

@@ -5,60 +5,28 @@ allowed module prefixes (`project.allowed_targets`), so a config cannot import a
 code by mistake; a bad target, or an argument scikit-learn's own parameter constraints
 refuse, is one line naming its key path, not a Hydra traceback in the middle of a stage.
 
-The allow-list is a guard against mistakes, not a sandbox: whoever can edit params.yaml
-can edit the code the pipeline runs. What it does guarantee is that what gets built is
-what was judged: every `_target_` in params.yaml is checked after interpolations are
-resolved (`gitml.config.interpolation`), a class counts by the module that defines it
-(not one that re-exports it), and a spec with `${` left in it is never handed to Hydra,
-which would resolve it again.
+What gets built is what was judged: every `_target_` is judged by `gitml.config.allowlist`
+when params.yaml is read (after its interpolations are resolved) and again here, by the
+module that defines the class (not one that re-exports it); a spec with `${` left in it is
+never handed to Hydra, which would resolve it again.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
+from gitml.config import allowlist, interpolation
+from gitml.config.allowlist import find, judge
 from gitml.core.errors import ConfigError
 from gitml.core.text import cut, quoted
-
-
-def find(spec: Any, key: str) -> Iterator[tuple[str, Any]]:
-    """Every (key path of a spec, its target) in a tree, nested specs included."""
-    if isinstance(spec, dict):
-        if "_target_" in spec:
-            yield key, spec["_target_"]
-        for name, value in spec.items():
-            yield from find(value, f"{key}.{name}" if key else str(name))
-    elif isinstance(spec, list):
-        for index, value in enumerate(spec):
-            yield from find(value, f"{key}[{index}]")
-
-
-def allowed_module(module: str, allowed: Iterable[str]) -> bool:
-    """Whether `module` (or a dotted path) is one of the allowed prefixes or inside one, by whole names."""
-    return any(module == prefix.rstrip(".") or module.startswith(prefix.rstrip(".") + ".") for prefix in allowed)
-
-
-def _problem(target: Any, key: str, allowed: list[str]) -> str | None:
-    where = f"{key}._target_" if key else "_target_"
-    if not isinstance(target, str) or not target:
-        return f"{where}: expected a class path such as sklearn.linear_model.Ridge, got {quoted(target)}"
-    if not allowed_module(target, allowed):
-        return f"{where}: {quoted(target)} is outside the allowed prefixes {allowed} (project.allowed_targets)"
-    return None
-
-
-def problems(tree: Any, allowed: Iterable[str]) -> list[str]:
-    """One line per `_target_` anywhere in `tree` that is not a class path under an allowed prefix."""
-    allowed = list(allowed)
-    return [line for key, target in find(tree, "") if (line := _problem(target, key, allowed))]
 
 
 def resolve(target: str, key: str, allowed: Iterable[str]) -> type:
     """Import the class a `_target_` names, refusing modules outside `allowed`."""
     allowed = list(allowed)
-    line = _problem(target, key, allowed)
+    line = judge(target, key, allowed)
     if line:
         raise ConfigError(line)
     module_name, _, name = target.rpartition(".")
@@ -68,20 +36,10 @@ def resolve(target: str, key: str, allowed: Iterable[str]) -> type:
         raise ConfigError(f"{key}._target_: cannot import {quoted(target)} ({exc})") from exc
     if not isinstance(obj, type):
         raise ConfigError(f"{key}._target_: {quoted(target)} is not a class")
-    if not allowed_module(obj.__module__, allowed):
+    if not allowlist.allowed_module(obj.__module__, allowed):
         raise ConfigError(f"{key}._target_: {quoted(target)} is {obj.__module__}.{obj.__qualname__}, "
                           f"outside the allowed prefixes {allowed} (project.allowed_targets)")
     return obj
-
-
-def _interpolations(spec: Any, key: str) -> list[str]:
-    if isinstance(spec, str):
-        return [key] if "${" in spec else []
-    if isinstance(spec, dict):
-        return [found for name, value in spec.items() for found in _interpolations(value, f"{key}.{name}")]
-    if isinstance(spec, list):
-        return [found for i, value in enumerate(spec) for found in _interpolations(value, f"{key}[{i}]")]
-    return []
 
 
 def instantiate(spec: dict[str, Any], key: str, allowed: Iterable[str]) -> Any:
@@ -91,7 +49,7 @@ def instantiate(spec: dict[str, Any], key: str, allowed: Iterable[str]) -> Any:
     from hydra.utils import instantiate as hydra_instantiate
 
     allowed = list(allowed)
-    unresolved = _interpolations(spec, key)
+    unresolved = [path for path, text in interpolation.strings(spec, key) if "${" in text]
     if unresolved:
         raise ConfigError(f"{unresolved[0]}: holds `${{`, which building would resolve as an interpolation "
                           "(params are resolved once, when params.yaml is read)")
