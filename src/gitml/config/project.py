@@ -82,7 +82,7 @@ class Paths(Section):
                 why = "names no file"
             else:
                 continue
-            found.append(f"paths.{key}: {quoted(value)} {why}; paths.* are relative to the project folder "
+            found.append(f"paths.{key}: {quoted(value, 300)} {why}; paths.* are relative to the project folder "
                          "and stay inside it")
         return found
 

@@ -57,6 +57,15 @@ def _check_force(force: bool, reason: str | None) -> str | None:
     return " ".join(reason.split()) if force and reason else None
 
 
+def _check_push(repo: Path, push: str | None) -> None:
+    """`--push` must name a remote configured here: never an option or a URL git would act on."""
+    if push is not None:
+        try:
+            git.checked_remote(repo, push)
+        except GitError as exc:
+            raise RegistryError(f"--push {exc}") from exc
+
+
 def _check_clean(repo: Path) -> None:
     changed = git.changed_files(repo)
     if changed:
@@ -112,11 +121,6 @@ def _message(subject: str, fields: dict[str, str | None]) -> str:
 
 def _create(repo: Path, tag: str, commit: str, message: str, push: str | None) -> str | None:
     """Create the annotated tag; push it if asked (deleting it again if the push fails)."""
-    if push is not None:
-        try:
-            git.checked_remote(repo, push)
-        except GitError as exc:
-            raise RegistryError(f"--push {exc}") from exc
     git.run(repo, "tag", "--annotate", "--file=-", tag, commit, stdin=message)
     if push is None:
         return None
@@ -136,6 +140,7 @@ def register(params: Params, repo: str | Path = ".", *, artifact: str | None = N
     cfg = params.registry
     artifact = artifact or cfg.artifact
     forced = _check_force(force, reason)
+    _check_push(repo, push)
     _check_clean(repo)
     commit = git.head(repo)
     path = declared_artifact(repo, commit, artifact)
@@ -179,6 +184,7 @@ def promote(params: Params, artifact: str, version: str, stage: str, repo: str |
     repo = Path(repo)
     stages = params.registry.stages
     forced = _check_force(force, reason)
+    _check_push(repo, push)
     if stage not in stages:
         raise RegistryError(f"--stage {quoted(stage)} is not declared in registry.stages ({', '.join(stages)})")
     read = tags.read_tags(repo, artifact)
