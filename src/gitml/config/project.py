@@ -16,9 +16,9 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 class Project(Section):
     name: str = "gitml-project"
     model_name: str = "model"
-    #: `_target_` classes may only come from these module prefixes, so a config
-    #: cannot import arbitrary code by accident.
-    #: A guard against mistakes, not a sandbox: whoever edits params.yaml can edit the code too.
+    #: `_target_` classes may only come from these module prefixes, so a config cannot
+    #: import arbitrary code by accident (a guard against mistakes, not a sandbox:
+    #: whoever edits params.yaml can edit the code too; see gitml.config.allowlist).
     allowed_targets: list[str] = ["sklearn.", "gitml."]
 
 
@@ -63,8 +63,6 @@ class Paths(Section):
     gate_report: str = "reports/gate.json"
     gate_markdown: str = "reports/gate/report.md"
     gate_plots: str = "reports/gate"
-
-
 
     def outside(self, *keys: str) -> list[str]:
         """One line per path (of `keys`, default all) that would leave the project folder."""

@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from gitml.config import allowlist, interpolation
-from gitml.config.allowlist import find, judge
 from gitml.core.errors import ConfigError
 from gitml.core.text import cut, quoted
 
@@ -26,7 +25,7 @@ from gitml.core.text import cut, quoted
 def resolve(target: str, key: str, allowed: Iterable[str]) -> type:
     """Import the class a `_target_` names, refusing modules outside `allowed`."""
     allowed = list(allowed)
-    line = judge(target, key, allowed)
+    line = allowlist.judge(target, key, allowed)
     if line:
         raise ConfigError(line)
     module_name, _, name = target.rpartition(".")
@@ -53,7 +52,7 @@ def instantiate(spec: dict[str, Any], key: str, allowed: Iterable[str]) -> Any:
     if unresolved:
         raise ConfigError(f"{unresolved[0]}: holds `${{`, which building would resolve as an interpolation "
                           "(params are resolved once, when params.yaml is read)")
-    for path, target in find(spec, key):
+    for path, target in allowlist.find(spec, key):
         resolve(target, path, allowed)
     try:
         built = hydra_instantiate(spec, _convert_="all")
@@ -89,4 +88,3 @@ def argument_problems(obj: Any, key: str, values: dict[str, Any] | None = None) 
         if values is None:
             found.extend(argument_problems(value, f"{key}.{name}"))
     return found
-

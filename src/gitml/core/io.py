@@ -72,7 +72,8 @@ def sweep(paths: Iterable[str | Path]) -> list[Path]:
     Only those whose process has ended: a writer still running on this machine keeps its
     own. Returns what was removed.
     """
-    folders = {Path(path).parent for path in paths} | {Path(path) for path in paths if Path(path).is_dir()}
+    targets = [Path(path) for path in paths]
+    folders = {path.parent for path in targets} | {path for path in targets if path.is_dir()}
     removed = []
     for folder in sorted(folders):
         if not folder.is_dir():
