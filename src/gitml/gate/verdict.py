@@ -156,7 +156,9 @@ def run(repo: str | Path = ".", params_path: str = "params.yaml", baseline_ref: 
                            "plots": [], "run_url": run_url, "mermaid": [], "site_url": site_url}
     try:
         out["candidate"]["commit"] = git.head(repo)
-        params = config.load(repo / params_path)
+        loaded = config.load(repo / params_path)
+        loaded.paths.require_inside("gate_report", "gate_markdown", "gate_plots")  # else: the default paths
+        params = loaded
         out["task"] = params.data.task
         out["site_url"] = params.site.url or site_url
         evaluate(repo, params, baseline_ref, allow_dirty, out)
