@@ -135,23 +135,28 @@ def changed_files(repo: str | Path, ignore: Iterable[str] = ()) -> list[str]:
 def read_files(repo: str | Path, commit: str, paths: Iterable[str]) -> dict[str, bytes | None]:
     """The bytes of each path at `commit` (None where git does not track it), in one `git cat-file` call."""
     paths = list(dict.fromkeys(paths))
-    if not paths:
-        return {}
-    request = "".join(f"{commit}:{path}\n" for path in paths).encode()
+    return dict(zip(paths, read_blobs(repo, [f"{commit}:{path}" for path in paths]), strict=True))
+
+
+def read_blobs(repo: str | Path, objects: list[str]) -> list[bytes | None]:
+    """The bytes of each `COMMIT:PATH` (None where git has no such file), in one `git cat-file --batch` call."""
+    if not objects:
+        return []
+    request = "".join(f"{name}\n" for name in objects).encode()
     result = _start(repo, ("cat-file", "--batch"), request)
     if result.returncode:
-        raise GitError(f"`git cat-file --batch` at {commit[:12]} failed: {_reason(result.stderr, result.returncode)}")
-    out, found, pos = result.stdout, {}, 0
-    for path in paths:
+        raise GitError(f"`git cat-file --batch` failed: {_reason(result.stderr, result.returncode)}")
+    out, found, pos = result.stdout, [], 0
+    for _ in objects:
         end = out.index(b"\n", pos)
         header = out[pos:end].split()
         pos = end + 1
         if len(header) == 3 and header[1] == b"blob":
             size = int(header[2])
-            found[path] = out[pos:pos + size]
+            found.append(out[pos:pos + size])
             pos += size + 1
         else:  # "<object> missing", or a tree/submodule: not a file git tracks
             if len(header) == 3:
                 pos += int(header[2]) + 1
-            found[path] = None
+            found.append(None)
     return found
