@@ -75,8 +75,9 @@ def _on_sighup(service: Service) -> bool:
     return False
 
 
-def _error(status: int, detail: str, code: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error_code": code or _CODES.get(status, "ERROR"), "detail": detail}, status, headers)
+def _error(status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    """MLflow's error body: `{"error_code": ..., "message": ...}`."""
+    return JSONResponse({"error_code": code or _CODES.get(status, "ERROR"), "message": message}, status, headers)
 
 
 def _add_error_handlers(app: FastAPI, service: Service, endpoints: set[str]) -> None:

@@ -32,6 +32,9 @@ class Metrics:
                                  ["endpoint"], buckets=_LATENCY, registry=r)
         self.errors = Counter("gitml_request_errors", "Requests answered with an error, by endpoint and error code",
                               ["endpoint", "code"], registry=r)
+        self.ignored_columns = Counter("gitml_request_ignored_columns",
+                                       "Columns requests sent beyond the signature, ignored (serve.extra_columns)",
+                                       registry=r)
         self.predictions = Counter("gitml_predictions", "Predicted rows by predicted class (empty for regression)",
                                    ["label"], registry=r)
         self.batch_rows = Histogram("gitml_batch_rows", "Rows per model call", buckets=_ROWS, registry=r)

@@ -1,4 +1,4 @@
-"""`GET /health` (alive), `/ready` (model loaded, log writable), `/version`, `/metrics`."""
+"""`GET /health` and `/ping` (alive), `/ready` (model loaded, log writable), `/version`, `/metrics`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,12 @@ router = APIRouter(tags=["operations"])
 async def health() -> dict[str, str]:
     """Liveness: the process answers."""
     return {"status": "ok"}
+
+
+@router.get("/ping")
+async def ping() -> Response:
+    """Liveness as MLflow's scoring server answers it (its clients' `wait_server_ready()` calls this)."""
+    return Response("\n", media_type="application/json")
 
 
 @router.get("/ready", responses={503: {"description": "not ready, with the reason"}})
