@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -753,6 +754,119 @@ class ServeKit:
 @pytest.fixture(scope="session")
 def serve_kit() -> ServeKit:
     return ServeKit()
+
+
+# --- MLflow, the peer of `gitml serve`: its real scoring server, installed in a virtualenv of its own ----------
+
+#: What the MLflow virtualenv installs: MLflow 3, and the scikit-learn and skops of this venv, so it loads our models.
+_MLFLOW_SPEC = "mlflow==3.*"
+
+
+@dataclass(frozen=True)
+class MlflowVenv:
+    """A virtualenv holding MLflow (`python`, and `bin` to put first on PATH for `mlflow models serve`)."""
+
+    root: Path
+
+    @property
+    def bin(self) -> Path:
+        return self.root / "bin"
+
+    @property
+    def python(self) -> Path:
+        return self.bin / "python"
+
+    def env(self) -> dict[str, str]:
+        """MLflow starts `uvicorn` from PATH: its own bin first; no tracking server, no telemetry."""
+        env = {**_env(), "PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}", "MLFLOW_TRACKING_URI":
+               f"file://{self.root}/mlruns", "DO_NOT_TRACK": "1", "MLFLOW_DISABLE_TELEMETRY": "true"}
+        env.pop("VIRTUAL_ENV", None)
+        return env
+
+
+def _mlflow_venv(root: Path) -> MlflowVenv:
+    """Create (once) a virtualenv with MLflow; GITML_TEST_MLFLOW_VENV names an existing one to reuse."""
+    import importlib.metadata
+
+    given = os.environ.get("GITML_TEST_MLFLOW_VENV")
+    venv = MlflowVenv(Path(given) if given else root)
+    if (venv.root / ".installed").is_file():
+        return venv
+    pins = [_MLFLOW_SPEC] + [f"{name}=={importlib.metadata.version(name)}" for name in ("scikit-learn", "skops")]
+    started = time.monotonic()
+    for command in ([sys.executable, "-m", "venv", str(venv.root)],
+                    [str(venv.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *pins]):
+        result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+        if result.returncode:
+            pytest.skip(f"MLflow could not be installed in its own virtualenv ({' '.join(pins)}): "
+                        f"{(result.stderr or result.stdout).strip().splitlines()[-1:]}")
+    (venv.root / ".installed").write_text(f"{' '.join(pins)} in {time.monotonic() - started:.0f} s\n")
+    return venv
+
+
+@pytest.fixture(scope="session")
+def mlflow_venv(tmp_path_factory: pytest.TempPathFactory) -> MlflowVenv:
+    """MLflow 3 in a virtualenv of its own, installed once per test session (about two minutes)."""
+    return _mlflow_venv(tmp_path_factory.getbasetemp() / "mlflow-venv")
+
+
+#: Runs in MLflow's venv: a gitml model directory saved as an MLflow model (the same fitted pipeline, the
+#: signature's columns as MLflow column types), the way a team moving between the two would.
+_TO_MLFLOW = """
+import json, sys
+from pathlib import Path
+import mlflow.sklearn, skops.io
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema
+source, target = Path(sys.argv[1]), Path(sys.argv[2])
+trusted = skops.io.get_untrusted_types(file=source / "model.skops")
+pipeline = skops.io.load(source / "model.skops", trusted=trusted)
+types = {"float": "double", "int": "long", "str": "string", "bool": "boolean"}
+inputs = json.loads((source / "signature.json").read_text())["inputs"]
+signature = ModelSignature(inputs=Schema([ColSpec(types[c["dtype"]], c["name"]) for c in inputs]))
+mlflow.sklearn.save_model(pipeline, target, signature=signature, serialization_format="skops",
+                          skops_trusted_types=trusted)
+"""
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(mlflow_venv: MlflowVenv) -> Callable[[Path, Path], Any]:
+    """`mlflow_server(model_dir, workdir)`: a context manager serving the gitml model directory with
+    `mlflow models serve` (MLflow's real scoring server) on 127.0.0.1; yields its base URL."""
+    import httpx
+
+    @contextmanager
+    def serve(model_dir: Path, workdir: Path) -> Iterator[str]:
+        target = workdir / "mlflow-model"
+        _run(workdir, str(mlflow_venv.python), "-c", _TO_MLFLOW, str(model_dir), str(target), env=mlflow_venv.env())
+        port = _free_port()
+        process = subprocess.Popen([str(mlflow_venv.bin / "mlflow"), "models", "serve", "-m", str(target),
+                                    "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
+                                   cwd=workdir, env=mlflow_venv.env(), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 180
+        try:
+            while True:
+                if process.poll() is not None:
+                    raise AssertionError(f"mlflow models serve exited {process.returncode}: {process.stderr.read()}")
+                try:
+                    if httpx.get(url + "/ping", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "mlflow models serve did not start"
+                time.sleep(0.2)
+            yield url
+        finally:  # MLflow's CLI starts uvicorn as a child: stop the session it leads
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    return serve
 
 
 # --- the gate project: a baseline on main and one branch per kind of change --------------------

@@ -68,6 +68,11 @@ class Serve(Section):
     #: Values outside a column's declared categories: `reject` with a 400 (stricter than MLflow, on
     #: purpose: a typo is refused, not predicted) or `accept` them (the encoder decides).
     unknown_categories: Literal["accept", "reject"] = "reject"
+    #: JSON values of another type than the column's: `strict` refuses them with a 400 (`true` for a
+    #: number, `3` for a string, `2.5` for an integer, `"yes"` for a flag; stricter than MLflow, on
+    #: purpose), `coerce` converts them as MLflow does (numbers to text, true/false to 1/0, 0/1 and
+    #: "true"/"false" to flags, fractions allowed in integer columns). Numeric strings are numbers either way.
+    types: Literal["strict", "coerce"] = "strict"
     #: Seconds a shutdown waits for in-flight requests.
     graceful_timeout_s: Annotated[float, Field(gt=0.0)] = 30.0
     #: uvicorn's per-request access log on stdout (off: it costs throughput; /metrics counts requests).

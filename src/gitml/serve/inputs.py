@@ -21,6 +21,7 @@ recognise as missing.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -62,10 +63,11 @@ class Rules:
     extra_columns: str = "ignore"
     nulls: str = "accept"
     unknown_categories: str = "reject"
+    types: str = "strict"
 
     @classmethod
     def of(cls, serve: Serve) -> Rules:
-        return cls(serve.out_of_range, serve.extra_columns, serve.nulls, serve.unknown_categories)
+        return cls(serve.out_of_range, serve.extra_columns, serve.nulls, serve.unknown_categories, serve.types)
 
 
 #: MLflow's behaviour, with categories checked: the defaults of the `serve` section.
@@ -130,7 +132,12 @@ class Validator:
         for name in self.names:
             spec = self.specs[name]
             try:
-                values = _parse_text(spec, data[name]) if text else data[name]
+                if text:
+                    values = _parse_text(spec, data[name])
+                elif self.rules.types == "coerce":
+                    values = _coerce(spec, data[name])
+                else:
+                    values = data[name]
                 columns[name] = self._finish(spec, _from_json(spec, values))
             except _Problem as exc:
                 problems.append(f"column {show(name)}: {exc}")
@@ -213,10 +220,10 @@ class Validator:
                 raise _Problem(f"infinite value in row {int(np.argmax(infinite))}")
             if spec.dtype == "int":
                 fractional = ~nulls & (values != np.round(values))
-                if fractional.any():
+                if fractional.any() and self.rules.types == "strict":
                     row = int(np.argmax(fractional))
                     raise _Problem(f"expected an integer, got {show(values[row].item())} (row {row})")
-                if not has_nulls:
+                if not has_nulls and not fractional.any():  # (coerce: fractions stay floats, as MLflow's do)
                     if np.abs(values).max(initial=0) >= _INT64_MAX:
                         raise _Problem("integer out of the 64-bit range")
                     values = values.astype(np.int64)
@@ -267,6 +274,18 @@ def _from_json(spec: InputSpec, values: Sequence[Any]) -> np.ndarray:
     array = np.empty(len(values), dtype=object)
     array[:] = values
     return array
+
+
+def _coerce(spec: InputSpec, values: Sequence[Any]) -> list[Any]:
+    """JSON values of another type converted as MLflow's schema enforcement converts them."""
+    if spec.dtype == "str":
+        return [v if v is None or type(v) is str else json.dumps(v) if type(v) is bool else str(v) for v in values]
+    if spec.dtype in {"float", "int"}:
+        return [float(v) if type(v) is bool else v for v in values]
+    if spec.dtype == "bool":
+        flags = {0: False, 1: True, **{t: True for t in _TRUE}, **{f: False for f in _FALSE}}
+        return [flags.get(v.lower() if type(v) is str else v, v) if type(v) is not bool else v for v in values]
+    return list(values)
 
 
 def _number(text: str, dtype: str, row: int) -> int | float:
