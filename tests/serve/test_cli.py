@@ -122,6 +122,40 @@ def test_several_workers_share_one_metrics_view(tmp_path: Path, rows: list[dict[
     assert len(logged) == 12 * len(rows)
 
 
+def test_rolling_reload_of_two_workers_drops_nothing_and_coalesces_signals(
+        tmp_path: Path, rows: list[dict[str, Any]], serve_kit: Any) -> None:
+    live = serve_kit.train_model(tmp_path / "models", version={"name": "model", "version": "v1.0.0"})
+    stop, seen, failures = threading.Event(), [], []
+    with serve_kit.cli_server(tmp_path, "--model", "models", "--workers", "2") as (url, process):
+        threads = [threading.Thread(target=_hammer, args=(url, rows, stop, seen, failures)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        try:
+            deadline = time.monotonic() + 120
+            while len(seen) < 20:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            serve_kit.train_model(live, n_estimators=12, seed=4, version={"name": "model", "version": "v1.1.0"})
+            for _ in range(8):  # a burst of signals is one reload (two at most: one may already be running)
+                process.send_signal(signal.SIGHUP)
+                time.sleep(0.05)
+            while seen[-40:].count("v1.1.0") < 40:  # both workers replaced
+                assert time.monotonic() < deadline, "the reload did not finish"
+                time.sleep(0.1)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(30)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) in CLEAN_EXIT
+        log = process.stderr.read()
+    assert failures == []
+    assert 1 <= log.count("every worker replaced") <= 2, log
+    logged = pd.concat(pd.read_parquet(f) for f in (tmp_path / "data" / "inference").glob("*.parquet"))
+    assert len(logged) == len(rows) * len(seen)  # every answered row, from every worker, old and new
+    assert not list((tmp_path / "data" / "inference").glob(".*"))
+
+
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory, serve_kit: Any) -> Path:
     return serve_kit.train_model(tmp_path_factory.mktemp("batch") / "model")

@@ -69,12 +69,15 @@ def _serve(args: argparse.Namespace) -> int:
         uvicorn.Server(uvicorn.Config(create_app(settings, bundle), **options)).run()
         return 0
     # Several workers: each process rebuilds the settings from the environment and loads its own model.
+    from gitml.serve import workers
+
     del bundle
     os.environ.update(settings.environment())
     with tempfile.TemporaryDirectory(prefix="gitml-metrics-") as metrics_dir:
         os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", metrics_dir)
-        uvicorn.run("gitml.serve.main:create_app", factory=True, workers=serve.workers,
-                    timeout_worker_healthcheck=serve.worker_timeout_s, **options)
+        config = uvicorn.Config("gitml.serve.main:create_app", factory=True, workers=serve.workers,
+                                timeout_worker_healthcheck=serve.worker_timeout_s, **options)
+        workers.Supervisor(config, [config.bind_socket()]).run()
     return 0
 
 
