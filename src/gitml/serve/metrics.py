@@ -44,6 +44,9 @@ class Metrics:
         self.log_rows = Counter("gitml_prediction_log_rows", "Rows written to the prediction log", registry=r)
         self.log_dropped = Counter("gitml_prediction_log_dropped_rows", "Rows the prediction log could not keep",
                                    registry=r)
+        self.log_buffered = Gauge("gitml_prediction_log_buffered_rows",
+                                  "Rows answered and not yet written (written + dropped + buffered = answered)",
+                                  registry=r, multiprocess_mode="livesum")
         self.reloads = Counter("gitml_model_reloads", "Model reloads by outcome", ["outcome"], registry=r)
         self.model = Gauge("gitml_model_info", "The model version being served (1) and earlier ones (0)",
                            ["name", "version"], registry=r, multiprocess_mode="liveall")

@@ -247,6 +247,7 @@ class PredictionLog:
         self._part: _Part | None = None
         self._seq = 0
         self.error: str | None = None
+        self._logged: set[str] = set()  # problems logged since the last good write
 
     # -- request side (model thread) ------------------------------------------------------
 
@@ -353,16 +354,22 @@ class PredictionLog:
                         self._part = None
                     self.directory.mkdir(parents=True, exist_ok=True)
         except (OSError, ValueError, TypeError) as exc:  # pyarrow's errors derive from ValueError/TypeError
-            error = f"prediction log {self.directory}: {type(exc).__name__}: {exc}"
-            if error != self.error:  # once per new problem, not at every flush
-                log.error("%s; %d rows kept for the next try", error, rows)
-            self.error = error
+            self._failed(f"prediction log {self.directory}: {type(exc).__name__}: {exc}",
+                         f"{rows} rows kept for the next try")
             return False
         if self.error:
             log.warning("prediction log %s: writing again", self.directory)
         self.error = None
+        self._logged.clear()
         self._on_write(rows)
         return True
+
+    def _failed(self, error: str, consequence: str) -> None:
+        """Readiness turns false at once; the problem is logged once, not at every flush that meets it again."""
+        if error not in self._logged:
+            log.error("%s; %s", error, consequence)
+            self._logged.add(error)
+        self.error = error
 
     def _keep(self, entries: list[Entry]) -> None:
         """Put unwritten entries back in front of the buffer; beyond `max_buffer_rows`, drop the oldest."""
@@ -385,8 +392,8 @@ class PredictionLog:
         try:
             self._part.publish()
         except OSError as exc:
-            self.error = f"prediction log {self.directory}: cannot publish {self._part.path.name}: {exc}"
-            log.error("%s (its rows stay on disk and are published later)", self.error)
+            self._failed(f"prediction log {self.directory}: cannot publish {self._part.path.name}: {exc}",
+                         "its rows stay on disk and are published later")
             if raise_errors:
                 raise
             return

@@ -43,4 +43,6 @@ async def version(service: ServiceDep) -> schemas.Version:
 @router.get("/metrics", response_class=Response)
 async def metrics(service: ServiceDep) -> Response:
     """Prometheus text format."""
+    if service.predlog is not None:
+        service.metrics.log_buffered.set(service.predlog.buffered_rows)
     return Response(service.metrics.render(), media_type=CONTENT_TYPE)
