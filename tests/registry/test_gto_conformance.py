@@ -43,6 +43,8 @@ def _gitml(repo: Path, env: dict[str, str], *args: str) -> str:
 def _gitml_view(repo: Path, env: dict[str, str]) -> dict[str, Any]:
     view: dict[str, Any] = {}
     for row in json.loads(_gitml(repo, env, "models", "--json")):
+        # whichever tool registered it, a version shows the metrics of its commit
+        assert set(row["metrics"]) == {"accuracy"}, f"{row['tag']}: metrics {row['metrics']}"
         entry = view.setdefault(row["name"], {"latest": row["version"], "versions": [], "stages": {}})
         entry["versions"].append(row["version"])
         entry["stages"].update(dict.fromkeys(row["stages"], row["version"]))

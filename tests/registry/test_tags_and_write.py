@@ -292,3 +292,20 @@ def test_1500_tags_read_in_one_call(tmp_path: Path, repo_root: Path) -> None:
     assert bench.gitml_state(out) == expected
     assert len(json.loads(out)) == 1200
     assert tags.find("model-3", tmp_path / "big", stage="prod").version == expected["model-3"]["stage"]["prod"]
+
+
+def test_a_deregistered_version_is_never_handed_out(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for n in (2, 3):
+        gitml(repo, "register", capsys=capsys)
+        commit_model(repo, n)
+    gitml(repo, "register", capsys=capsys)
+    for version in ("v0.0.1", "v0.0.2"):
+        gitml(repo, "promote", "model", version, "--stage", "prod", capsys=capsys)
+    code, out, _ = gitml(repo, "deregister", "model", "prod", capsys=capsys)  # the version now in prod: v0.0.2
+    assert code == 0 and "v0.0.2" in out
+    assert tags.find("model", repo, stage="prod").version == "v0.0.1"  # prod falls back, as GTO reads it
+    gitml(repo, "deregister", "model", "v0.0.1", capsys=capsys)
+    assert tags.find("model", repo, version="latest").version == "v0.0.3"
+    refused(repo, capsys, "get", "model", "--stage", "prod", "-o", str(repo / "out"), match="prod")
+    refused(repo, capsys, "get", "model", "--version", "v0.0.2", "-o", str(repo / "out"), match="v0.0.2")
+    assert not (repo / "out").exists()
