@@ -114,6 +114,37 @@ def test_an_idle_model_waits_only_for_requests_still_arriving() -> None:
     assert run_batcher(Recorder(), given_up, max_wait_s=1.0) < 0.5  # "a" did not wait out max_wait
 
 
+def test_under_steady_load_a_call_waits_for_the_clients_of_the_last_call() -> None:
+    """Without it, concurrent clients settle into half-size batches that take turns."""
+    recorder = Recorder(first_call_s=0.2)
+
+    async def client(batcher: MicroBatcher, name: str, requests: int) -> None:
+        for i in range(requests):
+            await batcher.submit(job(f"{name}{i}"))
+            await asyncio.sleep(0.01)  # the round trip before the client's next request
+
+    async def busy(batcher: MicroBatcher) -> float:
+        first = asyncio.ensure_future(client(batcher, "a", 2))
+        await asyncio.sleep(0.05)  # a0 is in the model; b, c, d queue behind it
+        rest = [asyncio.ensure_future(batcher.submit(job(name))) for name in "bcd"]
+        started = time.perf_counter()
+        await asyncio.gather(first, *rest)
+        return time.perf_counter() - started
+
+    assert run_batcher(recorder, busy, max_wait_s=1.0) < 0.6  # a1 came back: no wait for the rest of max_wait
+    assert recorder.calls == [["a0"], ["b", "c", "d", "a1"]]
+
+    recorder = Recorder()
+
+    async def alone(batcher: MicroBatcher) -> float:  # one client in a loop: nothing queued, never a wait
+        started = time.perf_counter()
+        await client(batcher, "a", 3)
+        return time.perf_counter() - started
+
+    assert run_batcher(recorder, alone, max_wait_s=1.0) < 0.5
+    assert recorder.calls == [["a0"], ["a1"], ["a2"]]
+
+
 def test_a_failing_call_fails_its_jobs_and_the_batcher_goes_on() -> None:
     calls = []
 
