@@ -258,10 +258,12 @@ def load_metrics(repo: str | Path, found: list[Version], path: str, wanted: list
     A version whose commit has no such file (or not in git: a DVC-tracked metrics file) keeps
     what its tag recorded at registration, if anything.
     """
-    blobs = git.read_blobs(repo, [f"{v.commit}:{path}" for v in found])
-    for version, raw in zip(found, blobs, strict=True):
-        if raw is None:
+    blobs = git.read_objects(repo, [f"{v.commit}:{path}" for v in found])
+    for version in found:
+        blob = blobs[f"{version.commit}:{path}"]
+        if blob is None:
             continue
+        raw = blob[1]
         try:
             metrics = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError):
