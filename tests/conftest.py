@@ -784,7 +784,6 @@ class ServeKit:
     def cli_server(cwd: Path, *args: str, extra_env: dict[str, str] | None = None,
                    ready: str = "/ready") -> Iterator[tuple[str, subprocess.Popen]]:
         """`gitml serve ARGS` as a subprocess on a free port; yields (base URL, process); SIGTERM after."""
-        import httpx
 
         port = _free_port()
         process = subprocess.Popen(
@@ -792,19 +791,8 @@ class ServeKit:
             cwd=cwd, env={**_env(), **(extra_env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
         try:
-            while True:
-                if process.poll() is not None:
-                    raise AssertionError(f"gitml serve exited {process.returncode}: {process.stderr.read()}")
-                try:
-                    if httpx.get(url + ready, timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise AssertionError("gitml serve did not become ready")
-                time.sleep(0.1)
+            _wait_ready(process, url + ready, 180, "gitml serve")
             yield url, process
         finally:
             if process.poll() is None:
@@ -875,53 +863,54 @@ def mlflow_venv(tmp_path_factory: pytest.TempPathFactory) -> MlflowVenv:
     return _mlflow_venv(tmp_path_factory.getbasetemp() / "mlflow-venv")
 
 
-#: Runs in MLflow's venv: a gitml model directory saved as an MLflow model (the same fitted pipeline, the
-#: signature's columns as MLflow column types), the way a team moving between the two would.
-_TO_MLFLOW = """
-import json, sys
-from pathlib import Path
-import mlflow.sklearn, skops.io
-from mlflow.models import ModelSignature
-from mlflow.types import ColSpec, Schema
-source, target = Path(sys.argv[1]), Path(sys.argv[2])
-trusted = skops.io.get_untrusted_types(file=source / "model.skops")
-pipeline = skops.io.load(source / "model.skops", trusted=trusted)
-types = {"float": "double", "int": "long", "str": "string", "bool": "boolean"}
-inputs = json.loads((source / "signature.json").read_text())["inputs"]
-signature = ModelSignature(inputs=Schema([ColSpec(types[c["dtype"]], c["name"]) for c in inputs]))
-mlflow.sklearn.save_model(pipeline, target, signature=signature, serialization_format="skops",
-                          skops_trusted_types=trusted)
-"""
+def _wait_ready(process: subprocess.Popen, url: str, timeout: float, what: str) -> None:
+    """Poll `url` until it answers 200; fail with the server's stderr if it exits, or after `timeout` s."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"{what} exited {process.returncode}: {process.stderr.read()}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not become ready within {timeout:g} s")
+        time.sleep(0.1)
+
+
+def _to_mlflow_script(root: Path) -> str:
+    """The script (run in MLflow's venv) saving a gitml model directory as an MLflow model (the same fitted
+    pipeline, the signature's columns as MLflow column types): bench/serve.py's, so both compare one thing."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_serve", root / "bench" / "serve.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, bench)  # its dataclasses look their module up there
+    spec.loader.exec_module(bench)
+    return bench.TO_MLFLOW
 
 
 @pytest.fixture(scope="session")
 def mlflow_server(mlflow_venv: MlflowVenv) -> Callable[[Path, Path], Any]:
     """`mlflow_server(model_dir, workdir)`: a context manager serving the gitml model directory with
     `mlflow models serve` (MLflow's real scoring server) on 127.0.0.1; yields its base URL."""
-    import httpx
+    script = _to_mlflow_script(ROOT)
 
     @contextmanager
     def serve(model_dir: Path, workdir: Path) -> Iterator[str]:
         target = workdir / "mlflow-model"
-        _run(workdir, str(mlflow_venv.python), "-c", _TO_MLFLOW, str(model_dir), str(target), env=mlflow_venv.env())
+        _run(workdir, str(mlflow_venv.python), "-c", script, str(model_dir), str(target), env=mlflow_venv.env())
         port = _free_port()
         process = subprocess.Popen([str(mlflow_venv.bin / "mlflow"), "models", "serve", "-m", str(target),
                                     "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
                                    cwd=workdir, env=mlflow_venv.env(), stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE, text=True, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 180
         try:
-            while True:
-                if process.poll() is not None:
-                    raise AssertionError(f"mlflow models serve exited {process.returncode}: {process.stderr.read()}")
-                try:
-                    if httpx.get(url + "/ping", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "mlflow models serve did not start"
-                time.sleep(0.2)
+            _wait_ready(process, url + "/ping", 180, "mlflow models serve")
             yield url
         finally:  # MLflow's CLI starts uvicorn as a child: stop the session it leads
             os.killpg(process.pid, signal.SIGTERM)
