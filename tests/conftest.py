@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -783,7 +784,6 @@ class ServeKit:
     def cli_server(cwd: Path, *args: str, extra_env: dict[str, str] | None = None,
                    ready: str = "/ready") -> Iterator[tuple[str, subprocess.Popen]]:
         """`gitml serve ARGS` as a subprocess on a free port; yields (base URL, process); SIGTERM after."""
-        import httpx
 
         port = _free_port()
         process = subprocess.Popen(
@@ -791,19 +791,8 @@ class ServeKit:
             cwd=cwd, env={**_env(), **(extra_env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
         try:
-            while True:
-                if process.poll() is not None:
-                    raise AssertionError(f"gitml serve exited {process.returncode}: {process.stderr.read()}")
-                try:
-                    if httpx.get(url + ready, timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise AssertionError("gitml serve did not become ready")
-                time.sleep(0.1)
+            _wait_ready(process, url + ready, 180, "gitml serve")
             yield url, process
         finally:
             if process.poll() is None:
@@ -818,6 +807,120 @@ class ServeKit:
 @pytest.fixture(scope="session")
 def serve_kit() -> ServeKit:
     return ServeKit()
+
+
+# --- MLflow, the peer of `gitml serve`: its real scoring server, installed in a virtualenv of its own ----------
+
+#: What the MLflow virtualenv installs: MLflow 3, and the scikit-learn and skops of this venv, so it loads our models.
+_MLFLOW_SPEC = "mlflow==3.*"
+
+
+@dataclass(frozen=True)
+class MlflowVenv:
+    """A virtualenv holding MLflow (`python`, and `bin` to put first on PATH for `mlflow models serve`)."""
+
+    root: Path
+
+    @property
+    def bin(self) -> Path:
+        return self.root / "bin"
+
+    @property
+    def python(self) -> Path:
+        return self.bin / "python"
+
+    def env(self) -> dict[str, str]:
+        """MLflow starts `uvicorn` from PATH: its own bin first; no tracking server, no telemetry."""
+        env = {**_env(), "PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}", "MLFLOW_TRACKING_URI":
+               f"file://{self.root}/mlruns", "DO_NOT_TRACK": "1", "MLFLOW_DISABLE_TELEMETRY": "true"}
+        env.pop("VIRTUAL_ENV", None)
+        return env
+
+
+def _mlflow_venv(root: Path) -> MlflowVenv:
+    """Create (once) a virtualenv with MLflow; GITML_TEST_MLFLOW_VENV names an existing one to reuse."""
+    import importlib.metadata
+
+    given = os.environ.get("GITML_TEST_MLFLOW_VENV")
+    venv = MlflowVenv(Path(given) if given else root)
+    if (venv.root / ".installed").is_file():
+        return venv
+    pins = [_MLFLOW_SPEC] + [f"{name}=={importlib.metadata.version(name)}" for name in ("scikit-learn", "skops")]
+    started = time.monotonic()
+    for command in ([sys.executable, "-m", "venv", str(venv.root)],
+                    [str(venv.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *pins]):
+        result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+        if result.returncode:
+            pytest.skip(f"MLflow could not be installed in its own virtualenv ({' '.join(pins)}): "
+                        f"{(result.stderr or result.stdout).strip().splitlines()[-1:]}")
+    (venv.root / ".installed").write_text(f"{' '.join(pins)} in {time.monotonic() - started:.0f} s\n")
+    return venv
+
+
+@pytest.fixture(scope="session")
+def mlflow_venv(tmp_path_factory: pytest.TempPathFactory) -> MlflowVenv:
+    """MLflow 3 in a virtualenv of its own, installed once per test session (about two minutes)."""
+    return _mlflow_venv(tmp_path_factory.getbasetemp() / "mlflow-venv")
+
+
+def _wait_ready(process: subprocess.Popen, url: str, timeout: float, what: str) -> None:
+    """Poll `url` until it answers 200; fail with the server's stderr if it exits, or after `timeout` s."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"{what} exited {process.returncode}: {process.stderr.read()}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not become ready within {timeout:g} s")
+        time.sleep(0.1)
+
+
+def _to_mlflow_script(root: Path) -> str:
+    """The script (run in MLflow's venv) saving a gitml model directory as an MLflow model (the same fitted
+    pipeline, the signature's columns as MLflow column types): bench/serve.py's, so both compare one thing."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_serve", root / "bench" / "serve.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, bench)  # its dataclasses look their module up there
+    spec.loader.exec_module(bench)
+    return bench.TO_MLFLOW
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(mlflow_venv: MlflowVenv) -> Callable[[Path, Path], Any]:
+    """`mlflow_server(model_dir, workdir)`: a context manager serving the gitml model directory with
+    `mlflow models serve` (MLflow's real scoring server) on 127.0.0.1; yields its base URL."""
+    script = _to_mlflow_script(ROOT)
+
+    @contextmanager
+    def serve(model_dir: Path, workdir: Path) -> Iterator[str]:
+        target = workdir / "mlflow-model"
+        _run(workdir, str(mlflow_venv.python), "-c", script, str(model_dir), str(target), env=mlflow_venv.env())
+        port = _free_port()
+        process = subprocess.Popen([str(mlflow_venv.bin / "mlflow"), "models", "serve", "-m", str(target),
+                                    "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
+                                   cwd=workdir, env=mlflow_venv.env(), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_ready(process, url + "/ping", 180, "mlflow models serve")
+            yield url
+        finally:  # MLflow's CLI starts uvicorn as a child: stop the session it leads
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    return serve
 
 
 # --- the gate project: a baseline on main and one branch per kind of change --------------------

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gitml.cli import main as cli
 from gitml.registry import tags
@@ -225,16 +227,33 @@ def test_feature_hashes_accept_list_or_mapping(catalog: object, expected: dict) 
 
 
 def test_tag_names_parse_as_gto_parses_them() -> None:
+    from gto.constants import Action
     from gto.tag import parse_name
 
     names = ["model@v0.0.1", "model#prod#3", "model#prod!#4", "model@v1.2.3!#5", "dir/my_model@v10.0.0",
-             "Model-2#staging#12"]
+             "Model-2#staging#12", "model#prod", "model#prod!", "model@v0.0.1!", "model@deprecated",
+             "model@deprecated#7", "model@v1.0.0-rc.1", "model@v1.0.0-rc.1+build.5#9", "models/a=rf@v2.0.0"]
     for name in names:
         ours, theirs = tags.parse(name), parse_name(name)
-        assert ours["artifact"] == theirs["name"] and ours["version"] == theirs.get("version")
-        assert ours["stage"] == theirs.get("stage")
-    for name in ("model", "model@latest", "model#prod", "v1.0.0", "-model@v1.0.0"):
-        assert tags.parse(name) is None
+        assert ours["artifact"] == theirs["name"] and ours["version"] == theirs.get("version"), name
+        assert ours["stage"] == theirs.get("stage") and ours["action"] == theirs[Action.__name__.lower()].value, name
+        assert int(ours["number"] or 0) == theirs.get("counter", 0), name
+    for name in ("model", "model@latest", "v1.0.0", "-model@v1.0.0", "model@v1.0", "model@v01.0.0", "model@created"):
+        assert tags.parse(name) is None, name
+
+
+@given(st.from_regex(r"\A[a-z][a-z0-9/_=-]{0,6}[a-z0-9](@v[0-9]{1,2}\.[0-9]\.[0-9](-[a-z0-9.]{1,5})?(\+[a-z0-9.]{1,4})?!?"
+                     r"|@deprecated|#[a-z][a-z0-9-]{0,5}[a-z0-9]!?)(#[0-9]{1,3})?\Z"))
+@settings(max_examples=300, deadline=None)
+def test_random_tag_names_parse_as_gto_parses_them(name: str) -> None:
+    from gto.tag import parse_name
+
+    theirs = parse_name(name, raise_on_fail=False)
+    ours = tags.parse(name)
+    assert (ours is None) == (not theirs)
+    if ours:
+        assert (ours["artifact"], ours["version"], ours["stage"]) == (
+            theirs["name"], theirs.get("version"), theirs.get("stage"))
 
 
 def test_unassignment_and_deregistration_read_as_gto_does(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -249,16 +268,17 @@ def test_unassignment_and_deregistration_read_as_gto_does(repo: Path, capsys: py
     # GTO's own tags: unassign v0.0.2 from prod (prod falls back to v0.0.1), deregister v0.0.3.
     git(repo, "tag", "-a", "model#prod!#3", second, "-m", "unassign")
     git(repo, "tag", "-a", "model@v0.0.3!#4", third, "-m", "deregister")
-    git(repo, "tag", "model@v0.0.9", first)  # lightweight: not a registry tag, for GTO or gitml
+    git(repo, "tag", "model@v0.0.9", first)  # lightweight: no registry event, for GTO or gitml
     found = tags.versions(tags.read_tags(repo))["model"]
     assert [(v.version, v.stages) for v in found] == [("v0.0.2", []), ("v0.0.1", ["prod"])]
     shown = subprocess.run([str(Path(sys.executable).parent / "gto"), "show", "--json"], cwd=repo, capture_output=True,
                            text=True, check=True, env={**os.environ, **ENV})
     assert json.loads(shown.stdout)["model"] == {"version": "v0.0.2", "stage": {"prod": "v0.0.1"},
                                                  "registered": True, "active": True}
-    # The deregistered commit may be registered again, under a new number.
+    # The deregistered commit is registered again with its own number, as GTO does (a counter keeps the tag new).
     code, out, _ = gitml(repo, "register", capsys=capsys)
-    assert code == 0 and out.startswith("model@v0.0.4: registered")
+    assert code == 0 and out.startswith("model@v0.0.3#5: registered model v0.0.3")
+    assert [v.version for v in tags.versions(tags.read_tags(repo))["model"]] == ["v0.0.3", "v0.0.2", "v0.0.1"]
 
 
 def test_1500_tags_read_in_one_call(tmp_path: Path, repo_root: Path) -> None:
@@ -272,3 +292,20 @@ def test_1500_tags_read_in_one_call(tmp_path: Path, repo_root: Path) -> None:
     assert bench.gitml_state(out) == expected
     assert len(json.loads(out)) == 1200
     assert tags.find("model-3", tmp_path / "big", stage="prod").version == expected["model-3"]["stage"]["prod"]
+
+
+def test_a_deregistered_version_is_never_handed_out(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for n in (2, 3):
+        gitml(repo, "register", capsys=capsys)
+        commit_model(repo, n)
+    gitml(repo, "register", capsys=capsys)
+    for version in ("v0.0.1", "v0.0.2"):
+        gitml(repo, "promote", "model", version, "--stage", "prod", capsys=capsys)
+    code, out, _ = gitml(repo, "deregister", "model", "prod", capsys=capsys)  # the version now in prod: v0.0.2
+    assert code == 0 and "v0.0.2" in out
+    assert tags.find("model", repo, stage="prod").version == "v0.0.1"  # prod falls back, as GTO reads it
+    gitml(repo, "deregister", "model", "v0.0.1", capsys=capsys)
+    assert tags.find("model", repo, version="latest").version == "v0.0.3"
+    refused(repo, capsys, "get", "model", "--stage", "prod", "-o", str(repo / "out"), match="prod")
+    refused(repo, capsys, "get", "model", "--version", "v0.0.2", "-o", str(repo / "out"), match="v0.0.2")
+    assert not (repo / "out").exists()

@@ -9,7 +9,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,30 +32,41 @@ def rows(serve_kit: Any) -> list[dict[str, Any]]:
     return serve_kit.records(4)
 
 
-def _hammer(url: str, rows: list[dict[str, Any]], stop: threading.Event, seen: list[str],
-            failures: list[str]) -> None:
-    with httpx.Client(base_url=url, timeout=30) as client:
-        while not stop.is_set():
-            try:
-                response = client.post("/predict", json={"records": rows})
-            except httpx.HTTPError as exc:
-                failures.append(repr(exc))
-                continue
-            if response.status_code == 200:
-                seen.append(response.json()["model_version"])
-            else:
-                failures.append(f"{response.status_code} {response.text}")
+@contextmanager
+def _hammering(url: str, rows: list[dict[str, Any]], clients: int) -> Iterator[tuple[list[str], list[str]]]:
+    """`clients` keep-alive clients posting `rows` in a loop until the block ends; yields (the model
+    version of every answer, every failure), so a test can count each row."""
+    stop, seen, failures = threading.Event(), [], []
+
+    def hammer() -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            while not stop.is_set():
+                try:
+                    response = client.post("/predict", json={"records": rows})
+                except httpx.HTTPError as exc:
+                    failures.append(repr(exc))
+                    continue
+                if response.status_code == 200:
+                    seen.append(response.json()["model_version"])
+                else:
+                    failures.append(f"{response.status_code} {response.text}")
+
+    threads = [threading.Thread(target=hammer) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield seen, failures
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
 
 
 def test_sighup_reloads_under_load_and_shutdown_flushes_the_log(tmp_path: Path, rows: list[dict[str, Any]],
                                                                  serve_kit: Any) -> None:
     live = serve_kit.train_model(tmp_path / "models", version={"name": "model", "version": "v1.0.0"})
-    stop, seen, failures = threading.Event(), [], []
     with serve_kit.cli_server(tmp_path, "--model", "models") as (url, process):
-        threads = [threading.Thread(target=_hammer, args=(url, rows, stop, seen, failures)) for _ in range(3)]
-        for thread in threads:
-            thread.start()
-        try:
+        with _hammering(url, rows, 3) as (seen, failures):
             while len(seen) < 10:
                 time.sleep(0.05)
             serve_kit.train_model(live, n_estimators=12, seed=4, version={"name": "model", "version": "v1.1.0"})
@@ -66,10 +78,6 @@ def test_sighup_reloads_under_load_and_shutdown_flushes_the_log(tmp_path: Path, 
             count = len(seen)
             while len(seen) < count + 10:
                 time.sleep(0.05)
-        finally:
-            stop.set()
-            for thread in threads:
-                thread.join(30)
         process.send_signal(signal.SIGTERM)
         assert process.wait(60) in CLEAN_EXIT
     assert failures == []
@@ -120,6 +128,32 @@ def test_several_workers_share_one_metrics_view(tmp_path: Path, rows: list[dict[
     assert total and float(total.group(1)) == 12.0
     logged = pd.concat(pd.read_parquet(f) for f in (tmp_path / "data" / "inference").glob("*.parquet"))
     assert len(logged) == 12 * len(rows)
+
+
+def test_rolling_reload_of_two_workers_drops_nothing_and_coalesces_signals(
+        tmp_path: Path, rows: list[dict[str, Any]], serve_kit: Any) -> None:
+    live = serve_kit.train_model(tmp_path / "models", version={"name": "model", "version": "v1.0.0"})
+    with serve_kit.cli_server(tmp_path, "--model", "models", "--workers", "2") as (url, process):
+        with _hammering(url, rows, 4) as (seen, failures):
+            deadline = time.monotonic() + 120
+            while len(seen) < 20:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            serve_kit.train_model(live, n_estimators=12, seed=4, version={"name": "model", "version": "v1.1.0"})
+            for _ in range(8):  # a burst of signals is one reload (two at most: one may already be running)
+                process.send_signal(signal.SIGHUP)
+                time.sleep(0.05)
+            while seen[-40:].count("v1.1.0") < 40:  # both workers replaced
+                assert time.monotonic() < deadline, "the reload did not finish"
+                time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) in CLEAN_EXIT
+        log = process.stderr.read()
+    assert failures == []
+    assert 1 <= log.count("every worker replaced") <= 2, log
+    logged = pd.concat(pd.read_parquet(f) for f in (tmp_path / "data" / "inference").glob("*.parquet"))
+    assert len(logged) == len(rows) * len(seen)  # every answered row, from every worker, old and new
+    assert not list((tmp_path / "data" / "inference").glob(".*"))
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 from gitml.config import PredictionLog as LogConfig
 from gitml.core.errors import ConfigError, ModelFileError, RequestError
 from gitml.model import signature as signatures
-from gitml.serve import model, settings
+from gitml.serve import model, predlog, settings
 from gitml.serve.batcher import Job, MicroBatcher
 from gitml.serve.inputs import Rows
 from gitml.serve.predlog import Entry, PredictionLog
@@ -114,6 +114,37 @@ def test_an_idle_model_waits_only_for_requests_still_arriving() -> None:
     assert run_batcher(Recorder(), given_up, max_wait_s=1.0) < 0.5  # "a" did not wait out max_wait
 
 
+def test_under_steady_load_a_call_waits_for_the_clients_of_the_last_call() -> None:
+    """Without it, concurrent clients settle into half-size batches that take turns."""
+    recorder = Recorder(first_call_s=0.2)
+
+    async def client(batcher: MicroBatcher, name: str, requests: int) -> None:
+        for i in range(requests):
+            await batcher.submit(job(f"{name}{i}"))
+            await asyncio.sleep(0.01)  # the round trip before the client's next request
+
+    async def busy(batcher: MicroBatcher) -> float:
+        first = asyncio.ensure_future(client(batcher, "a", 2))
+        await asyncio.sleep(0.05)  # a0 is in the model; b, c, d queue behind it
+        rest = [asyncio.ensure_future(batcher.submit(job(name))) for name in "bcd"]
+        started = time.perf_counter()
+        await asyncio.gather(first, *rest)
+        return time.perf_counter() - started
+
+    assert run_batcher(recorder, busy, max_wait_s=1.0) < 0.6  # a1 came back: no wait for the rest of max_wait
+    assert recorder.calls == [["a0"], ["b", "c", "d", "a1"]]
+
+    recorder = Recorder()
+
+    async def alone(batcher: MicroBatcher) -> float:  # one client in a loop: nothing queued, never a wait
+        started = time.perf_counter()
+        await client(batcher, "a", 3)
+        return time.perf_counter() - started
+
+    assert run_batcher(recorder, alone, max_wait_s=1.0) < 0.5
+    assert recorder.calls == [["a0"], ["a1"], ["a2"]]
+
+
 def test_a_failing_call_fails_its_jobs_and_the_batcher_goes_on() -> None:
     calls = []
 
@@ -164,7 +195,9 @@ def published(directory: Path) -> list[Path]:
 def test_log_rotates_by_size_and_by_age_and_publishes_whole_files(bundles: Any, tmp_path: Path,
                                                                    entry: Callable[..., Entry]) -> None:
     classifier, _ = bundles
-    log = PredictionLog(LogConfig(dir=str(tmp_path), flush_interval_s=0.05, rotate_mb=0.000001, rotate_s=60))
+    written: list[int] = []
+    log = PredictionLog(LogConfig(dir=str(tmp_path), flush_s=0.05, rotate_mb=0.000001, rotate_s=60),
+                        on_write=written.append)
     log.start()
     log.append(entry(classifier, 4, "first"))
     time.sleep(0.3)
@@ -172,26 +205,58 @@ def test_log_rotates_by_size_and_by_age_and_publishes_whole_files(bundles: Any, 
     log.close()
     files = published(tmp_path)
     assert [len(pd.read_parquet(f)) for f in files] == [4, 2]  # one file per flush: each passed the size
-    assert not list(tmp_path.glob(".*"))
+    assert written == [4, 2] and not list(tmp_path.glob(".*"))
 
     aged = tmp_path / "aged"
-    log = PredictionLog(LogConfig(dir=str(aged), flush_interval_s=0.05, rotate_s=0.3))
+    log = PredictionLog(LogConfig(dir=str(aged), flush_s=0.05, rotate_s=0.6))
     log.start()
     log.append(entry(classifier, 3))
-    time.sleep(0.1)
-    assert published(aged) == [] and len(list(aged.glob(".predictions-*.parquet.tmp"))) == 1  # hidden while open
+    time.sleep(0.3)
+    # Flushed: a closed, fsynced segment of the open part, which readers do not see yet.
+    (parts,) = aged.glob(".predictions-*.parquet.parts")
+    assert published(aged) == [] and len(pd.read_parquet(next(parts.glob("*.parquet")))) == 3
     deadline = time.monotonic() + 5
     while not published(aged) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(pd.read_parquet(published(aged)[0])) == 3  # published by age, before any shutdown
+    assert not parts.exists()
     log.close()
+
+
+def test_a_part_left_open_by_a_crash_is_published_at_the_next_start(bundles: Any, tmp_path: Path,
+                                                                     entry: Callable[..., Entry]) -> None:
+    import fcntl
+    import os
+
+    classifier, _ = bundles
+    log = PredictionLog(LogConfig(dir=str(tmp_path), flush_s=0.05, rotate_s=600))
+    log.start()
+    for n in (3, 4):
+        log.append(entry(classifier, n))
+        time.sleep(0.3)
+    (parts,) = tmp_path.glob(".predictions-*.parquet.parts")
+    (parts / ".000003.parquet.tmp").write_bytes(b"PAR1 half a segment")  # a write the crash cut short
+    # Another process cannot take the part while this writer holds its lock...
+    assert predlog.recover(tmp_path) == 0 and parts.exists()
+    log._part.release()  # ...and a crash releases it (the process is gone), leaving the segments behind
+    log._part = None
+    log.close()
+    fd = os.open(parts, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody holds it now
+    os.close(fd)
+    restarted = PredictionLog(LogConfig(dir=str(tmp_path), flush_s=0.05))
+    restarted.start()  # recovers what the crash left
+    restarted.close()
+    (only,) = published(tmp_path)
+    assert len(pd.read_parquet(only)) == 7 and only.name == parts.name[1:].removesuffix(".parts")
+    assert not list(tmp_path.glob(".*"))
 
 
 def test_log_starts_a_new_file_for_a_new_model_and_drops_beyond_its_buffer(bundles: Any, tmp_path: Path,
                                                                              entry: Callable[..., Entry]) -> None:
     classifier, regressor = bundles
     dropped: list[int] = []
-    log = PredictionLog(LogConfig(dir=str(tmp_path), flush_interval_s=60, max_buffer_rows=10), on_drop=dropped.append)
+    log = PredictionLog(LogConfig(dir=str(tmp_path), flush_s=60, max_buffer_rows=10), on_drop=dropped.append)
     log.start()
     log.append(entry(classifier, 4))
     log.append(entry(regressor, 4))
@@ -203,28 +268,33 @@ def test_log_starts_a_new_file_for_a_new_model_and_drops_beyond_its_buffer(bundl
     assert "proba_yes" not in second.columns and len(second) == 4
 
 
-def test_log_reports_a_failing_disk_and_recovers(bundles: Any, tmp_path: Path, entry: Callable[..., Entry]) -> None:
+def test_log_keeps_rows_while_the_disk_fails_and_writes_them_after(bundles: Any, tmp_path: Path,
+                                                                     entry: Callable[..., Entry]) -> None:
     classifier, _ = bundles
     folder = tmp_path / "inference"
+    written: list[int] = []
     dropped: list[int] = []
-    log = PredictionLog(LogConfig(dir=str(folder), flush_interval_s=0.05, rotate_s=0.1), on_drop=dropped.append)
+    log = PredictionLog(LogConfig(dir=str(folder), flush_s=0.05, rotate_s=0.1, max_buffer_rows=8),
+                        on_write=written.append, on_drop=dropped.append)
     log.start()
     folder.rename(tmp_path / "moved")
-    folder.write_text("not a folder any more")  # the next write fails
+    folder.write_text("not a folder any more")  # every write fails now
     log.append(entry(classifier, 3))
     deadline = time.monotonic() + 5
     while log.healthy and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not log.healthy and "prediction log" in log.error and str(folder) in log.error
-    assert dropped == [3]
+    log.append(entry(classifier, 4))
+    log.append(entry(classifier, 2))  # 9 rows > max_buffer_rows: these 2 are dropped, and counted
+    time.sleep(0.3)
+    assert dropped == [2] and written == [] and log.buffered_rows == 7
     folder.unlink()
     folder.mkdir()
-    log.append(entry(classifier, 2))
     while not log.healthy and time.monotonic() < deadline:
         time.sleep(0.02)
     assert log.healthy and log.error is None
     log.close()
-    assert [len(pd.read_parquet(f)) for f in published(folder)] == [2]
+    assert sum(len(pd.read_parquet(f)) for f in published(folder)) == sum(written) == 7
 
 
 def test_log_refuses_an_unwritable_folder_at_start(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 
 from gitml.config.base import Section
-from gitml.core.names import NAME_PATTERN
+from gitml.core.names import FULLNAME_PATTERN, NAME_PATTERN
 
 _NAME = rf"^{NAME_PATTERN}$"
 
@@ -15,8 +15,9 @@ _NAME = rf"^{NAME_PATTERN}$"
 class Registry(Section):
     """The git-tag model registry: what is registered, which stages exist, what a version records."""
 
-    #: The artifact name in tags (`NAME@vX.Y.Z`); dvc.yaml's `artifacts:` must declare it.
-    artifact: Annotated[str, Field(pattern=_NAME)] = "model"
+    #: The artifact name in tags (`NAME@vX.Y.Z`); dvc.yaml's `artifacts:` must declare it (`dir:name`:
+    #: the artifact declared in dir/dvc.yaml, as GTO names monorepo artifacts).
+    artifact: Annotated[str, Field(pattern=rf"^{FULLNAME_PATTERN}$")] = "model"
     #: Stages a version may be promoted to, in promotion order.
     stages: Annotated[list[Annotated[str, Field(pattern=_NAME)]], Field(min_length=1)] = ["staging", "prod"]
     #: Metrics recorded in the version tag and shown by `gitml models`; empty means every top-level number.

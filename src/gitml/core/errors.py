@@ -75,7 +75,7 @@ class RequestError(GitmlError):
     error code of the body.
     """
 
-    def __init__(self, message: str, status: int = 422, code: str = "INVALID_PARAMETER_VALUE") -> None:
+    def __init__(self, message: str, status: int = 400, code: str = "INVALID_PARAMETER_VALUE") -> None:
         super().__init__(message)
         self.status = status
         self.code = code

@@ -1,23 +1,28 @@
-"""The model registry's write side: `register` a version and `promote` it to a stage.
+"""The model registry's write side: register, promote, unassign, deregister, deprecate.
 
-Both only create annotated git tags (GTO's convention, see gitml.registry.tags), after every
-check has passed, so a refused command leaves no tag created or moved. The gate
-verdict and headline metrics of the commit go into the version tag's message as
-`gitml-*` trailers: `gitml models` reads them in its single git call and `promote`
-refuses a version whose gate failed unless forced, with the reason on record.
+Each only creates one annotated git tag in GTO's grammar (see gitml.registry.tags), after
+every check has passed, so a refused command leaves no tag created or moved. A write is
+atomic against other writers: git creates a ref or refuses it (a counter or version taken
+meanwhile is computed again), and after creating a registration the registry is read
+again; when another writer registered the same commit at the same moment, the later tag
+(by time, counter, name: what both writers see alike) is deleted again, so a commit has
+one version. The gate verdict and headline metrics of the commit go into the version
+tag's message as `gitml-*` trailers, and `promote` refuses a version whose gate failed
+unless forced, with the reason on record.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from gitml.config import Params
 from gitml.core.errors import GitError, RegistryError
+from gitml.core.names import in_tag
 from gitml.core.text import quoted
 from gitml.registry import tags
 from gitml.registry.tags import FORCED, GATE, METRICS, MODEL_HASH
@@ -26,6 +31,8 @@ from gitml.vcs import git, snapshot
 log = logging.getLogger(__name__)
 
 Bump = Literal["major", "minor", "patch"]
+#: How often a write computes its tag again when another writer took the name first.
+_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -40,13 +47,12 @@ class Created:
 
 
 def bump(latest: str | None, part: Bump) -> str:
-    """The next semantic version after `latest` (v0.0.0 when there is none)."""
-    major, minor, patch = tags.version_key(latest or "v0.0.0")
-    if part == "major":
-        return f"v{major + 1}.0.0"
-    if part == "minor":
-        return f"v{major}.{minor + 1}.0"
-    return f"v{major}.{minor}.{patch + 1}"
+    """The next semantic version after `latest` (v0.0.1 when there is none), as GTO bumps it."""
+    if latest is None:
+        return "v0.0.1"
+    current = tags.version_key(latest)
+    bumped = {"major": current.bump_major, "minor": current.bump_minor, "patch": current.bump_patch}[part]()
+    return f"v{bumped}"
 
 
 def _check_force(force: bool, reason: str | None) -> str | None:
@@ -94,24 +100,20 @@ def gate_verdict(repo: Path, gate_report: str, commit: str) -> tuple[str, str | 
     return verdict, str(path)
 
 
-def headline_metrics(metrics: Any, wanted: list[str]) -> dict[str, float]:
-    """Top-level numeric metrics (only the `wanted` ones, if any are named)."""
-    if not isinstance(metrics, dict):
-        return {}
-    numbers = {k: v for k, v in metrics.items()
-               if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)}
-    return {k: numbers[k] for k in wanted if k in numbers} if wanted else numbers
-
-
 def declared_artifact(repo: Path, commit: str, artifact: str) -> str:
-    """The artifact's path as `dvc.yaml`'s `artifacts:` section declares it at `commit`."""
-    dvc_yaml = snapshot.read_yaml(repo, commit, "dvc.yaml") or {}
-    declared = (dvc_yaml.get("artifacts") or {}).get(artifact)
+    """The artifact's path as `dvc.yaml`'s `artifacts:` section declares it at `commit`.
+
+    A monorepo name `dir:name` (GTO's) is the artifact `name` of `dir/dvc.yaml`, its path relative to `dir`.
+    """
+    folder, _, name = artifact.rpartition(":")
+    dvc_file = f"{folder}/dvc.yaml" if folder else "dvc.yaml"
+    dvc_yaml = snapshot.read_yaml(repo, commit, dvc_file) or {}
+    declared = (dvc_yaml.get("artifacts") or {}).get(name)
     if not isinstance(declared, dict) or not declared.get("path"):
         names = ", ".join(sorted(dvc_yaml.get("artifacts") or {})) or "none"
-        raise RegistryError(f"unknown model {artifact!r}: dvc.yaml does not declare it under artifacts: "
+        raise RegistryError(f"unknown model {quoted(artifact)}: {dvc_file} does not declare it under artifacts: "
                             f"(declared: {names})")
-    return str(declared["path"])
+    return f"{folder}/{declared['path']}" if folder else str(declared["path"])
 
 
 def _message(subject: str, fields: dict[str, str | None]) -> str:
@@ -119,23 +121,111 @@ def _message(subject: str, fields: dict[str, str | None]) -> str:
     return subject + ("\n\n" + "\n".join(lines) if lines else "") + "\n"
 
 
-def _create(repo: Path, tag: str, commit: str, message: str, push: str | None) -> str | None:
-    """Create the annotated tag; push it if asked (deleting it again if the push fails)."""
-    git.run(repo, "tag", "--annotate", "--file=-", tag, commit, stdin=message)
-    if push is None:
-        return None
+@dataclass(frozen=True)
+class _Plan:
+    """The one tag a write will create."""
+
+    name: str
+    artifact: str
+    version: str
+    commit: str
+    message: str
+
+
+class _Taken(Exception):
+    """The tag name was created by another writer between reading the registry and writing."""
+
+
+def _tag(repo: Path, name: str, commit: str, message: str) -> str:
+    """Create one annotated tag; return its object id. git creates a ref atomically, or refuses."""
     try:
-        git.run(repo, "push", "--quiet", "--end-of-options", push, f"refs/tags/{tag}")
+        git.run(repo, "tag", "--annotate", "--file=-", name, commit, stdin=message)
     except GitError as exc:
-        git.run(repo, "tag", "--delete", tag)
-        raise RegistryError(f"{tag}: push to {push!r} failed, tag not created: {exc}") from exc
-    return push
+        if "already exists" in str(exc):
+            raise _Taken(name) from exc
+        raise
+    return git.run(repo, "rev-parse", f"refs/tags/{name}").strip()
+
+
+def _delete(repo: Path, name: str, oid: str) -> None:
+    """Delete our own tag again (only if it is still ours)."""
+    git.run(repo, "update-ref", "-d", f"refs/tags/{name}", oid)
+
+
+def _write(repo: Path, plan: Callable[[list[tags.Tag]], _Plan], push: str | None,
+           settle: Callable[[list[tags.Tag], str], str | None] | None = None) -> Created:
+    """Read the registry, plan one tag, create it; plan again if its name was taken meanwhile.
+
+    `settle(tags, name)` reads the registry after the tag exists and returns why it must be
+    rolled back (another writer won a race), or None. The tag is pushed last, and deleted
+    again when the push fails.
+    """
+    for _ in range(_ATTEMPTS):
+        planned = plan(tags.read_tags(repo))
+        try:
+            oid = _tag(repo, planned.name, planned.commit, planned.message)
+        except _Taken:
+            log.info("%s was created by another writer meanwhile: reading the registry again", planned.name)
+            continue
+        break
+    else:
+        raise RegistryError(f"{planned.name}: other writers kept taking the tag name; try again")
+    name = planned.name
+    conflict = settle(tags.read_tags(repo), name) if settle else None
+    if conflict:
+        _delete(repo, name, oid)
+        raise RegistryError(f"{conflict}; {name} rolled back")
+    if push is not None:
+        try:
+            git.run(repo, "push", "--quiet", "--end-of-options", push, f"refs/tags/{name}")
+        except GitError as exc:
+            _delete(repo, name, oid)
+            raise RegistryError(f"{name}: push to {quoted(push)} failed, tag not created: {exc}") from exc
+    log.info("created %s (%s %s at %s)", name, planned.artifact, planned.version or "", planned.commit[:12])
+    return Created(name, planned.artifact, planned.version, planned.commit, push)
+
+
+def _artifact(found: list[tags.Tag], artifact: str) -> tags.Artifact | None:
+    return tags.state(found).get(artifact)
+
+
+def _next_version(state: tags.Artifact | None, part: Bump, taken: set[str], artifact: str) -> str:
+    """A bump of the highest version ever registered, skipping names held by lightweight tags."""
+    latest = max(state.known, key=tags.version_key) if state and state.known else None
+    version = bump(latest, part)
+    while f"{in_tag(artifact)}@{version}" in taken:
+        log.warning("%s@%s is a lightweight tag (no registration for GTO or gitml): skipping that number",
+                    artifact, version)
+        version = bump(version, "patch")
+    return version
+
+
+def _check_version(version: str, state: tags.Artifact | None, artifact: str, taken: set[str],
+                   forced: str | None) -> None:
+    if not tags.VERSION_RE.match(version):
+        raise RegistryError(f"--version {quoted(version)}: expected vMAJOR.MINOR.PATCH (semver), "
+                            "e.g. v1.2.0 or v2.0.0-rc.1")
+    name = f"{in_tag(artifact)}@{version}"
+    if state and version in state.known:
+        raise RegistryError(f"{name}: the tag exists already")
+    if name in taken:
+        raise RegistryError(f"{name} exists as a lightweight tag, which GTO and gitml do not read as a registration: "
+                            f"delete it (git tag -d '{name}', and on the remote) or choose another --version")
+    if state and state.known and not forced:
+        latest = max(state.known, key=tags.version_key)
+        if tags.version_key(version).major > tags.version_key(latest).major + 1:
+            raise RegistryError(f"--version {version} jumps more than one major version above {latest}: "
+                                "use --force --reason if that is intended")
 
 
 def register(params: Params, repo: str | Path = ".", *, artifact: str | None = None, part: Bump = "patch",
              version: str | None = None, force: bool = False, reason: str | None = None,
              push: str | None = None) -> Created:
-    """Register HEAD as the next version of `artifact` (default: registry.artifact)."""
+    """Register HEAD as the next version of `artifact` (default: registry.artifact).
+
+    A commit whose version was deregistered gets that version back (as GTO does), under a
+    tag with a counter (`NAME@vX.Y.Z#N`), so a commit keeps one version number.
+    """
     repo = Path(repo)
     cfg = params.registry
     artifact = artifact or cfg.artifact
@@ -148,17 +238,6 @@ def register(params: Params, repo: str | Path = ".", *, artifact: str | None = N
     model_md5 = snapshot.dvc_hash(repo, commit, path, lock)
     if model_md5 is None:
         raise RegistryError(f"{artifact}: HEAD's dvc.lock records no output {path} (run `dvc repro` and commit)")
-    found = tags.read_tags(repo, artifact)
-    existing = {t.version for t in found if t.version}  # deregistered versions too: never reuse a number
-    for active in tags.versions(found).get(artifact, []):
-        if active.commit == commit:
-            raise RegistryError(f"{artifact}: commit {commit[:12]} is registered already as {active.tag}")
-    if version is None:
-        version = bump(max(existing, key=tags.version_key, default=None), part)
-    elif not tags.VERSION_RE.match(version):
-        raise RegistryError(f"--version {quoted(version)}: expected vMAJOR.MINOR.PATCH, e.g. v1.2.0")
-    if version in existing:
-        raise RegistryError(f"{artifact}@{version}: the tag exists already")
     verdict, report = gate_verdict(repo, params.paths.gate_report, commit)
     if verdict in {"fail", "error"} and not forced:
         raise RegistryError(f"{artifact}: the gate's verdict for HEAD is {verdict!r} ({report}); "
@@ -167,15 +246,50 @@ def register(params: Params, repo: str | Path = ".", *, artifact: str | None = N
         raise RegistryError(f"{artifact}: no gate report for HEAD in {params.paths.gate_report} "
                             "(registry.require_gate is on)")
     metrics = snapshot.read_any(repo, commit, params.paths.metrics, lock)
-    headline = headline_metrics(json.loads(metrics) if metrics else None, cfg.headline_metrics)
-    tag = f"{artifact}@{version}"
-    message = _message(f"Registering artifact {artifact} version {version}", {
-        GATE: verdict, MODEL_HASH: model_md5,
-        METRICS: json.dumps(headline, separators=(",", ":")) if headline else None, FORCED: forced,
-    })
-    pushed = _create(repo, tag, commit, message, push)
-    log.info("registered %s at %s", tag, commit[:12])
-    return Created(tag, artifact, version, commit, pushed)
+    headline = tags.headline(json.loads(metrics) if metrics else None, cfg.headline_metrics)
+    wanted = version
+
+    def plan(found: list[tags.Tag]) -> _Plan:
+        state = _artifact(found, artifact)
+        taken = set(tags.lightweight(found))
+        for active in state.versions if state else []:
+            if active.commit == commit:
+                raise RegistryError(f"{artifact}: commit {commit[:12]} is registered already as {active.tag}")
+        again = state.at_commit(commit) if state else None
+        if again and wanted not in (None, again):
+            raise RegistryError(f"{artifact}: commit {commit[:12]} was registered as {again} (deregistered since); "
+                                f"it can only be registered again as {again}")
+        chosen = again or wanted
+        if chosen is None:
+            chosen = _next_version(state, part, taken, artifact)
+        elif not again:
+            _check_version(chosen, state, artifact, taken, forced)
+        name = f"{in_tag(artifact)}@{chosen}" + (f"#{tags.next_number(found, artifact)}" if again else "")
+        message = _message(f"Registering artifact {artifact} version {chosen}", {
+            GATE: verdict, MODEL_HASH: model_md5,
+            METRICS: json.dumps(headline, separators=(",", ":")) if headline else None, FORCED: forced,
+        })
+        return _Plan(name, artifact, chosen, commit, message)
+
+    def settle(found: list[tags.Tag], name: str) -> str | None:
+        mine = [t for t in found if t.commit == commit and t.annotated and t.action == "register"
+                and t.artifact == artifact]
+        state = _artifact(found, artifact)
+        rivals = {t.version for t in mine} & {v.version for v in state.versions} if state else set()
+        if len(rivals) <= 1:
+            return None
+        first = min((t for t in mine if t.version in rivals), key=lambda t: t.order)
+        if first.name == name:
+            return None
+        return f"{artifact}: another writer registered commit {commit[:12]} as {first.name} at the same time"
+
+    return _write(repo, plan, push, settle)
+
+
+def _resolve(artifact: str, version: str, stages: list[str], found: list[tags.Tag]) -> tags.Version:
+    """`vX.Y.Z`, `latest`, or a stage name (the version now in that stage)."""
+    source = version if version in stages else None
+    return tags.find(artifact, version=None if source else version, stage=source, tags=found)
 
 
 def promote(params: Params, artifact: str, version: str, stage: str, repo: str | Path = ".", *,
@@ -187,19 +301,61 @@ def promote(params: Params, artifact: str, version: str, stage: str, repo: str |
     _check_push(repo, push)
     if stage not in stages:
         raise RegistryError(f"--stage {quoted(stage)} is not declared in registry.stages ({', '.join(stages)})")
-    read = tags.read_tags(repo, artifact)
-    source = version if version in stages else None
-    found = tags.find(artifact, repo, version=None if source else version, stage=source, tags=read)
-    if stage in found.stages:
-        raise RegistryError(f"{artifact} {found.version} is in {quoted(stage)} already")
-    if found.gate in {"fail", "error"} and not forced:
-        raise RegistryError(f"{artifact} {found.version}: its gate verdict is {found.gate!r}; "
-                            "promote another version, or use --force --reason")
-    if found.gate == "none" and params.registry.require_gate and not forced:
-        raise RegistryError(f"{artifact} {found.version}: registered without a gate verdict "
-                            "(registry.require_gate is on)")
-    tag = f"{artifact}#{stage}#{tags.next_number(read, artifact)}"
-    message = _message(f"Assigning stage {stage} to artifact {artifact} version {found.version}", {FORCED: forced})
-    pushed = _create(repo, tag, found.commit, message, push)
-    log.info("assigned %s to %s %s", stage, artifact, found.version)
-    return Created(tag, artifact, found.version, found.commit, pushed)
+    def plan(found: list[tags.Tag]) -> _Plan:
+        target = _resolve(artifact, version, stages, found)
+        if stage in target.stages:
+            raise RegistryError(f"{artifact} {target.version} is in {quoted(stage)} already")
+        if target.gate in {"fail", "error"} and not forced:
+            raise RegistryError(f"{artifact} {target.version}: its gate verdict is {target.gate!r}; "
+                                "promote another version, or use --force --reason")
+        if target.gate == "none" and params.registry.require_gate and not forced:
+            raise RegistryError(f"{artifact} {target.version}: registered without a gate verdict "
+                                "(registry.require_gate is on)")
+        name = f"{in_tag(artifact)}#{stage}#{tags.next_number(found, artifact)}"
+        subject = f"Assigning stage {stage} to artifact {artifact} version {target.version}"
+        return _Plan(name, artifact, target.version, target.commit, _message(subject, {FORCED: forced}))
+
+    return _write(repo, plan, push)
+
+
+def unassign(params: Params, artifact: str, version: str, stage: str, repo: str | Path = ".", *,
+             push: str | None = None) -> Created:
+    """Take `stage` from a version (`NAME#STAGE!#N`); the stage falls back to the version assigned before it."""
+    _check_push(Path(repo), push)
+    def plan(found: list[tags.Tag]) -> _Plan:
+        target = _resolve(artifact, version, params.registry.stages, found)
+        if (target.version, stage) not in _artifact(found, artifact).assigned:
+            raise RegistryError(f"{artifact} {target.version} is not assigned to {quoted(stage)}")
+        name = f"{in_tag(artifact)}#{stage}!#{tags.next_number(found, artifact)}"
+        subject = f"Unassigning stage '{stage}' to artifact '{artifact}' version '{target.version}'"
+        return _Plan(name, artifact, target.version, target.commit, _message(subject, {}))
+
+    return _write(Path(repo), plan, push)
+
+
+def deregister(params: Params, artifact: str, version: str, repo: str | Path = ".", *,
+               push: str | None = None) -> Created:
+    """Withdraw a version (`NAME@vX.Y.Z!#N`): it holds no stage any more and is never served."""
+    _check_push(Path(repo), push)
+    def plan(found: list[tags.Tag]) -> _Plan:
+        target = _resolve(artifact, version, params.registry.stages, found)
+        name = f"{in_tag(artifact)}@{target.version}!#{tags.next_number(found, artifact)}"
+        subject = f"Deregistering artifact {artifact} version {target.version}"
+        return _Plan(name, artifact, target.version, target.commit, _message(subject, {}))
+
+    return _write(Path(repo), plan, push)
+
+
+def deprecate(artifact: str, repo: str | Path = ".", *, push: str | None = None) -> Created:
+    """Deprecate the whole artifact (`NAME@deprecated#N`) until a new version is registered."""
+    _check_push(Path(repo), push)
+    def plan(found: list[tags.Tag]) -> _Plan:
+        state = _artifact(found, artifact)
+        if state is None:
+            raise RegistryError(f"unknown model {quoted(artifact)}: it has no registry tags")
+        if not state.active:
+            raise RegistryError(f"{artifact} is deprecated already ({state.deprecated_by})")
+        name = f"{in_tag(artifact)}@deprecated#{tags.next_number(found, artifact)}"
+        return _Plan(name, artifact, "", state.last_commit, _message(f"Deprecating artifact '{artifact}'", {}))
+
+    return _write(Path(repo), plan, push)

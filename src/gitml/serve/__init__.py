@@ -10,5 +10,5 @@ from __future__ import annotations
 
 __all__ = [
     "batch", "batcher", "deps", "inputs", "main", "metrics", "middleware", "model", "predlog", "protocol", "routers",
-    "schemas", "service", "settings",
+    "schemas", "service", "settings", "workers",
 ]

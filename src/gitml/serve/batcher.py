@@ -8,6 +8,12 @@ predicted at once, unless other requests are still being received and validated:
 then does the batcher wait, at most `max_wait_ms`, for them. So an idle server adds no
 latency and a busy one batches by itself.
 
+Under steady load (requests were queued when the last call ended), the next call also
+waits, at most `max_wait_ms`, for the clients of the call that just ended to send again.
+Without it, concurrent clients settle into two half-size batches that take turns (8
+clients: calls of 4 while the other 4 wait), which halves throughput and doubles latency
+when a call costs the same for 4 rows as for 8.
+
 Requests are validated before they are queued, so one bad request never reaches a
 batch; if a model call still fails, its requests are retried one by one so only the
 request that breaks the model fails.
@@ -74,6 +80,7 @@ class MicroBatcher:
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="gitml-model")
+        self._returning = 0  # requests of the last call, when more were queued behind it: expected back
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="gitml-batcher")
@@ -109,10 +116,12 @@ class MicroBatcher:
             if not self._queue:
                 if self._closing:
                     return
+                self._returning = 0
                 self._wake.clear()
                 await self._wake.wait()
                 continue
             batch = await self._gather(loop)
+            self._returning = len(batch)
             try:
                 results = await loop.run_in_executor(self._executor, self._run, batch)
             except Exception as exc:  # the runner converts model errors itself; this is a bug, fail the batch only
@@ -127,7 +136,9 @@ class MicroBatcher:
                     job.future.set_result(result)
 
     async def _gather(self, loop: asyncio.AbstractEventLoop) -> list[Job]:
-        """The next batch: queued jobs of the same model, waiting only for requests still arriving."""
+        """The next batch: queued jobs of the same model, waiting only for requests still arriving and,
+        under steady load, for the clients of the last call."""
+        expected = len(self._queue) + self._returning
         batch = [self._queue.popleft()]
         rows = batch[0].rows.n
         deadline = loop.time() + self.max_wait_s
@@ -140,7 +151,7 @@ class MicroBatcher:
                 rows += head.rows.n
                 continue
             remaining = deadline - loop.time()
-            if self.arriving <= 0 or self._closing or remaining <= 0:
+            if (self.arriving <= 0 and len(batch) >= expected) or self._closing or remaining <= 0:
                 break
             self._wake.clear()
             try:

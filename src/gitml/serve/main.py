@@ -35,10 +35,21 @@ _CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 
           405: "BAD_REQUEST", 409: "CONFLICT", 413: "REQUEST_LIMIT_EXCEEDED", 422: "INVALID_PARAMETER_VALUE"}
 
 
+#: The services of the apps this process built: a worker process builds one, and its supervisor asks it
+#: (`gitml.serve.workers`) whether it is ready, as /ready would answer.
+_services: list[Service] = []
+
+
+def ready() -> bool:
+    """Whether every app of this process is ready (model loaded, prediction log writable)."""
+    return bool(_services) and all(service.ready()[0] for service in _services)
+
+
 def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -> FastAPI:
     """A serving app; without arguments, settings come from the environment and the model is loaded at start."""
     settings = settings or settings_module.load()
     service = Service(settings, bundle)
+    _services.append(service)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,6 +62,7 @@ def create_app(settings: Settings | None = None, bundle: Bundle | None = None) -
             if hangup:
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             await service.stop()
+            _services.remove(service)
 
     app = FastAPI(title="gitml model server", version=gitml.__version__, lifespan=lifespan,
                   description="Predictions from the model in a gitml model directory or registry stage.")
@@ -75,8 +87,9 @@ def _on_sighup(service: Service) -> bool:
     return False
 
 
-def _error(status: int, detail: str, code: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error_code": code or _CODES.get(status, "ERROR"), "detail": detail}, status, headers)
+def _error(status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    """MLflow's error body: `{"error_code": ..., "message": ...}`."""
+    return JSONResponse({"error_code": code or _CODES.get(status, "ERROR"), "message": message}, status, headers)
 
 
 def _add_error_handlers(app: FastAPI, service: Service, endpoints: set[str]) -> None:

@@ -32,6 +32,9 @@ class Metrics:
                                  ["endpoint"], buckets=_LATENCY, registry=r)
         self.errors = Counter("gitml_request_errors", "Requests answered with an error, by endpoint and error code",
                               ["endpoint", "code"], registry=r)
+        self.ignored_columns = Counter("gitml_request_ignored_columns",
+                                       "Columns requests sent beyond the signature, ignored (serve.extra_columns)",
+                                       registry=r)
         self.predictions = Counter("gitml_predictions", "Predicted rows by predicted class (empty for regression)",
                                    ["label"], registry=r)
         self.batch_rows = Histogram("gitml_batch_rows", "Rows per model call", buckets=_ROWS, registry=r)
@@ -41,6 +44,9 @@ class Metrics:
         self.log_rows = Counter("gitml_prediction_log_rows", "Rows written to the prediction log", registry=r)
         self.log_dropped = Counter("gitml_prediction_log_dropped_rows", "Rows the prediction log could not keep",
                                    registry=r)
+        self.log_buffered = Gauge("gitml_prediction_log_buffered_rows",
+                                  "Rows answered and not yet written (written + dropped + buffered = answered)",
+                                  registry=r, multiprocess_mode="livesum")
         self.reloads = Counter("gitml_model_reloads", "Model reloads by outcome", ["outcome"], registry=r)
         self.model = Gauge("gitml_model_info", "The model version being served (1) and earlier ones (0)",
                            ["name", "version"], registry=r, multiprocess_mode="liveall")

@@ -98,7 +98,7 @@ class BearerAuth:
         scheme, _, credential = given.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(credential.strip().encode(), self.token):
             detail = "missing or invalid bearer token" if given else "this server needs `Authorization: Bearer <token>`"
-            await send_json(send, 401, {"error_code": "UNAUTHENTICATED", "detail": detail},
+            await send_json(send, 401, {"error_code": "UNAUTHENTICATED", "message": detail},
                             [(b"www-authenticate", b"Bearer")])
             return
         await self.app(scope, receive, send)

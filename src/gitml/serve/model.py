@@ -26,7 +26,7 @@ from gitml.model import modelio
 from gitml.model import signature as signatures
 from gitml.model.modelio import MODEL_FILE, SIGNATURE_FILE, VERSION_FILE
 from gitml.serve import schemas
-from gitml.serve.inputs import Rows, Validator
+from gitml.serve.inputs import DEFAULT_RULES, Rows, Rules, Validator
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +64,12 @@ class Bundle:
     """A loaded model with everything needed to validate requests and predict."""
 
     def __init__(self, model: Any, signature: signatures.Signature, info: VersionInfo,
-                 reject_out_of_range: bool = False) -> None:
+                 rules: Rules = DEFAULT_RULES) -> None:
         self.model = model
         self.signature = signature
         self.info = info
-        self.validator = Validator(signature, reject_out_of_range)
-        self.request_model = schemas.request_model(signature)
+        self.validator = Validator(signature, rules)
+        self.request_model = schemas.request_model(signature, rules)
         self.classes: list[Any] | None = None
         self._argmax = False
         if signature.task == "classification":
@@ -126,7 +126,7 @@ def _version_info(directory: Path, signature: signatures.Signature) -> VersionIn
     return VersionInfo(name=str(raw.get("name") or signature.name), version=raw["version"], **text)
 
 
-def load_dir(directory: str | Path, reject_out_of_range: bool = False) -> Bundle:
+def load_dir(directory: str | Path, rules: Rules = DEFAULT_RULES) -> Bundle:
     """Load a model directory; any problem is a ModelFileError naming the file."""
     directory = Path(directory)
     if not directory.is_dir():
@@ -134,7 +134,7 @@ def load_dir(directory: str | Path, reject_out_of_range: bool = False) -> Bundle
     signature = signatures.load(directory / SIGNATURE_FILE)
     model = modelio.load_model(directory / MODEL_FILE)
     info = _version_info(directory, signature)
-    bundle = Bundle(model, signature, info, reject_out_of_range)
+    bundle = Bundle(model, signature, info, rules)
     log.info("loaded model %s %s from %s", info.name, info.version, directory)
     return bundle
 
@@ -180,10 +180,10 @@ class StageSource:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def load(source: Source, reject_out_of_range: bool = False) -> Bundle:
+def load(source: Source, rules: Rules = DEFAULT_RULES) -> Bundle:
     """Fetch and load a model; the fetched files are released once the model is in memory."""
     path = source.fetch()
     try:
-        return load_dir(path, reject_out_of_range)
+        return load_dir(path, rules)
     finally:
         source.release(path)

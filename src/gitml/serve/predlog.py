@@ -6,19 +6,31 @@ Monitoring reads `data/inference/predictions-<UTC yyyymmddThhmmss>-<pid>-<seq>.p
 (timestamp[us, tz=UTC]).
 
 A request never waits for the disk: the model thread appends its batch to an in-memory
-buffer under a short lock, and a background thread writes buffered rows to the open
-file every `flush_interval_s` as a Parquet row group. The file is written under a
-hidden temporary name and renamed into place when it reaches `rotate_mb` or
-`rotate_s`, and on shutdown, so a reader never sees half a file. When the disk
-stalls and the buffer passes `max_buffer_rows`, new rows are dropped and counted
-rather than growing memory without bound.
+buffer under a short lock, and a background thread writes what is buffered every
+`flush_s`. The log loses nothing it reports as written:
+
+- A flush writes the rows as one closed Parquet segment (a temporary name, fsync, rename,
+  fsync of the folder) into the *open part*, a hidden folder
+  `.predictions-....parquet.parts/`. Only then are the rows counted as written, so a
+  SIGKILL loses at most the rows of the last `flush_s`.
+- At `rotate_mb` or `rotate_s`, at shutdown, and for a new signature, the part's segments
+  are merged into one Parquet file that is renamed into place: readers see whole files only.
+- The open part is held with an exclusive `flock`. A part left open by a crash is
+  recovered at the next start (`recover`): its complete segments become the published
+  file; a part whose file was published already is just removed.
+- A flush that fails (a deleted or read-only folder, a full disk) keeps its rows buffered
+  and makes readiness false at once; the next flush tries again (a vanished folder is
+  created anew). Rows beyond `max_buffer_rows`, and rows still unwritten at shutdown, are
+  dropped and counted, so `written + dropped` equals the rows answered, exactly.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -34,7 +46,6 @@ from gitml.core.errors import ConfigError
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from gitml.serve.inputs import Rows
     from gitml.serve.model import Bundle, Prediction
@@ -109,6 +120,115 @@ def check_writable(directory: Path) -> None:
         raise ConfigError(f"serve.log.dir: cannot write {directory}: {exc.strerror or exc}") from exc
 
 
+_PARTS = ".parts"
+_SEGMENT = "{:06d}.parquet"
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _durable_parquet(table: pa.Table, target: Path) -> None:
+    """Write `table` to `target` as a closed Parquet file: temporary name, fsync, rename, fsync the folder."""
+    import pyarrow.parquet as pq
+
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            pq.write_table(table, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(target.parent)
+
+
+def _published(parts: Path) -> Path:
+    """The file an open part becomes: `.NAME.parquet.parts` -> `NAME.parquet`."""
+    return parts.with_name(parts.name[1:].removesuffix(_PARTS))
+
+
+def _merge(parts: Path) -> int:
+    """Publish a part's complete segments as one Parquet file, then remove the part; return its rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    final = _published(parts)
+    tables = []
+    if not final.exists():
+        for segment in sorted(parts.glob("*.parquet")):
+            try:
+                tables.append(pq.read_table(segment))
+            except (OSError, pa.ArrowException) as exc:  # cannot happen to a renamed segment, short of disk damage
+                log.error("prediction log: %s is unreadable, left out: %s", segment, exc)
+        if tables:
+            _durable_parquet(pa.concat_tables(tables), final)
+    shutil.rmtree(parts)
+    return sum(t.num_rows for t in tables)
+
+
+def recover(directory: Path) -> int:
+    """Publish the parts that dead processes left open in `directory`; return how many rows they held."""
+    rows = 0
+    for parts in sorted(directory.glob(f".predictions-*.parquet{_PARTS}")):
+        try:
+            fd = os.open(parts, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # a live writer (another worker) holds it
+            os.close(fd)
+            continue
+        try:
+            found = _merge(parts)
+        except OSError as exc:
+            log.error("prediction log: could not recover %s: %s", parts, exc)
+            continue
+        finally:
+            os.close(fd)
+        rows += found
+        log.warning("prediction log: recovered %d rows a previous process left in %s", found, parts.name)
+    return rows
+
+
+class _Part:
+    """The open part: closed segments in a locked hidden folder, published as one file when rotated."""
+
+    def __init__(self, directory: Path, seq: int, key: int) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        self.path = directory / f".predictions-{stamp}-{os.getpid()}-{seq}.parquet{_PARTS}"
+        self.path.mkdir(parents=True)
+        self._fd = os.open(self.path, os.O_RDONLY)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self.key = key
+        self.opened = time.monotonic()
+        self.segments = 0
+        self.bytes = 0
+
+    def write(self, table: pa.Table) -> None:
+        target = self.path / _SEGMENT.format(self.segments + 1)
+        _durable_parquet(table, target)
+        self.segments += 1
+        self.bytes += target.stat().st_size
+
+    def publish(self) -> None:
+        _merge(self.path)
+        self.release()
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
 class PredictionLog:
     """Buffered, rotated, atomic Parquet log written by one background thread."""
 
@@ -124,13 +244,10 @@ class PredictionLog:
         self._buffered_rows = 0
         self._stop = False
         self._thread: threading.Thread | None = None
-        self._writer: pq.ParquetWriter | None = None
-        self._writer_key: int | None = None
-        self._tmp: Path | None = None
-        self._final: Path | None = None
-        self._opened = 0.0
+        self._part: _Part | None = None
         self._seq = 0
         self.error: str | None = None
+        self._logged: set[str] = set()  # problems logged since the last good write
 
     # -- request side (model thread) ------------------------------------------------------
 
@@ -146,16 +263,21 @@ class PredictionLog:
         if dropped:
             self._on_drop(dropped)
 
+    @property
+    def buffered_rows(self) -> int:
+        return self._buffered_rows
+
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Check the folder is writable (fail at start-up, not at the first flush), start the writer."""
+        """Check the folder is writable, publish what crashed processes left open, start the writer."""
         check_writable(self.directory)
+        recover(self.directory)
         self._thread = threading.Thread(target=self._run, name="gitml-prediction-log", daemon=True)
         self._thread.start()
 
     def close(self, timeout: float = 30.0) -> None:
-        """Write everything buffered and rename the open file into place (clean shutdown)."""
+        """Write everything buffered and publish the open part (clean shutdown)."""
         with self._lock:
             self._stop = True
             self._wake.notify()
@@ -174,13 +296,22 @@ class PredictionLog:
         while True:
             with self._lock:
                 if not self._stop:
-                    self._wake.wait(self.config.flush_interval_s)
+                    self._wake.wait(self.config.flush_s)
                 stopping = self._stop
             self._flush()
+            part = self._part
             if stopping:
                 self._rotate()
+                with self._lock:
+                    left, self._buffer, self._buffered_rows = self._buffered_rows, [], 0
+                if left:
+                    log.error("prediction log %s: %d rows could not be written before shutdown", self.directory, left)
+                    self._on_drop(left)
+                if self._part is not None:
+                    self._part.release()  # its segments are published at the next start
                 return
-            if self._writer is not None and time.monotonic() - self._opened >= self.config.rotate_s:
+            if part is not None and (time.monotonic() - part.opened >= self.config.rotate_s
+                                     or part.bytes >= self.config.rotate_mb * _MB):
                 self._rotate()
 
     def _flush(self) -> None:
@@ -193,66 +324,78 @@ class PredictionLog:
             stop = start
             while stop < len(entries) and entries[stop].bundle is bundle:
                 stop += 1
-            self._write(entries[start:stop])
+            if not self._write(entries[start:stop]):
+                self._keep(entries[start:])
+                return
             start = stop
 
-    def _write(self, entries: list[Entry]) -> None:
+    def _write(self, entries: list[Entry]) -> bool:
+        """Write one model's entries as a segment of the open part; False (rows kept) when the disk refuses."""
         rows = sum(entry.rows.n for entry in entries)
         try:
             key = id(entries[0].bundle.signature)
-            if self._writer is not None and self._writer_key != key:
-                self._rotate()
             target = schema(entries[0].bundle)
-            if self._writer is None:
-                self._open(target, key)
-            self._writer.write_table(table(entries, target))
-            full = self._tmp.stat().st_size >= self.config.rotate_mb * _MB
+            data = table(entries, target)
+            for attempt in range(2):
+                try:
+                    if self._part is not None and self._part.key != key:
+                        self._rotate(raise_errors=True)
+                    if self._part is None:
+                        self._seq += 1
+                        self._part = _Part(self.directory, self._seq, key)
+                    self._part.write(data)
+                    break
+                except FileNotFoundError:  # the folder (or the open part) vanished: start anew, once
+                    if attempt:
+                        raise
+                    log.warning("prediction log: %s disappeared; writing a new part", self.directory)
+                    if self._part is not None:
+                        self._part.release()
+                        self._part = None
+                    self.directory.mkdir(parents=True, exist_ok=True)
         except (OSError, ValueError, TypeError) as exc:  # pyarrow's errors derive from ValueError/TypeError
-            # The open file is given up (its earlier rows with it): a half-written row
-            # group cannot be trusted, and the next flush starts a fresh file.
-            self.error = f"prediction log {self.directory}: {type(exc).__name__}: {exc}"
-            log.error("%s; %d rows lost", self.error, rows)
-            self._on_drop(rows)
-            self._abandon()
-            return
+            self._failed(f"prediction log {self.directory}: {type(exc).__name__}: {exc}",
+                         f"{rows} rows kept for the next try")
+            return False
+        if self.error:
+            log.warning("prediction log %s: writing again", self.directory)
         self.error = None
+        self._logged.clear()
         self._on_write(rows)
-        if full:
-            self._rotate()
+        return True
 
-    def _open(self, target: pa.Schema, key: int) -> None:
-        import pyarrow.parquet as pq
+    def _failed(self, error: str, consequence: str) -> None:
+        """Readiness turns false at once; the problem is logged once, not at every flush that meets it again."""
+        if error not in self._logged:
+            log.error("%s; %s", error, consequence)
+            self._logged.add(error)
+        self.error = error
 
-        self._seq += 1
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        self._final = self.directory / f"predictions-{stamp}-{os.getpid()}-{self._seq}.parquet"
-        self._tmp = self.directory / f".{self._final.name}.tmp"
-        self._writer = pq.ParquetWriter(self._tmp, target)
-        self._writer_key = key
-        self._opened = time.monotonic()
+    def _keep(self, entries: list[Entry]) -> None:
+        """Put unwritten entries back in front of the buffer; beyond `max_buffer_rows`, drop the oldest."""
+        with self._lock:
+            self._buffer = entries + self._buffer
+            self._buffered_rows = sum(entry.rows.n for entry in self._buffer)
+            dropped = 0
+            while self._buffer and self._buffered_rows > self.config.max_buffer_rows:
+                oldest = self._buffer.pop(0)
+                self._buffered_rows -= oldest.rows.n
+                dropped += oldest.rows.n
+        if dropped:
+            log.error("prediction log %s: buffer full, %d rows dropped", self.directory, dropped)
+            self._on_drop(dropped)
 
-    def _rotate(self) -> None:
-        """Close the open file and rename it into place: only now do readers see it."""
-        if self._writer is None:
+    def _rotate(self, raise_errors: bool = False) -> None:
+        """Publish the open part as one Parquet file: only now do readers see its rows."""
+        if self._part is None:
             return
         try:
-            self._writer.close()
-            with open(self._tmp, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(self._tmp, self._final)
+            self._part.publish()
         except OSError as exc:
-            self.error = f"prediction log {self.directory}: {exc}"
-            log.error("%s", self.error)
-            self._abandon()
+            self._failed(f"prediction log {self.directory}: cannot publish {self._part.path.name}: {exc}",
+                         "its rows stay on disk and are published later")
+            if raise_errors:
+                raise
             return
-        log.info("prediction log: wrote %s", self._final)
-        self._writer = self._tmp = self._final = None
-
-    def _abandon(self) -> None:
-        if self._writer is not None:
-            with contextlib.suppress(Exception):
-                self._writer.close()
-        if self._tmp is not None:
-            with contextlib.suppress(OSError):
-                self._tmp.unlink()
-        self._writer = self._tmp = self._final = None
+        log.info("prediction log: wrote %s", _published(self._part.path))
+        self._part = None

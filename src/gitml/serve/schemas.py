@@ -1,85 +1,65 @@
 """Request and response models: the /predict request model is generated from the signature.
 
-Each input column becomes a field typed by its dtype (a `Literal` of its categories
-when it has them, optional when nullable), aliased to the column's real name (names
-may hold spaces). Validation is strict (no "1.5" strings for numbers, no numbers for
-strings); an integer column also takes integral floats such as 3.0.
+Each input column becomes a field typed by its dtype (a `Literal` of its categories when
+unknown categories are refused, optional when missing values are accepted), aliased to
+the column's real name (names may hold spaces). The model documents /predict in OpenAPI;
+requests themselves are read by `records` and checked by the same `Validator` as
+/invocations, so both endpoints take and refuse the same values.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from gitml.core.errors import RequestError
 from gitml.model.signature import InputSpec, Signature
-from gitml.serve.inputs import show
+from gitml.serve import protocol
+from gitml.serve.inputs import DEFAULT_RULES, Rules
 
 Label = str | int | float | bool
 
-
-def _integral(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+_TYPES: dict[str, Any] = {"float": float, "int": int, "bool": bool, "str": str}
 
 
-_TYPES: dict[str, Any] = {
-    "float": Annotated[float, Field(strict=True, allow_inf_nan=False)],
-    "int": Annotated[int, BeforeValidator(_integral), Field(strict=True)],
-    "bool": Annotated[bool, Field(strict=True)],
-    "str": Annotated[str, Field(strict=True)],
-}
+def _field_type(spec: InputSpec, rules: Rules) -> Any:
+    kind: Any = _TYPES[spec.dtype]
+    if spec.categories and rules.unknown_categories == "reject":
+        kind = Literal[tuple(spec.categories)]
+    return kind | None if spec.nullable or rules.nulls == "accept" else kind
 
 
-def _field_type(spec: InputSpec) -> Any:
-    kind: Any = Literal[tuple(spec.categories)] if spec.categories else _TYPES[spec.dtype]
-    return kind | None if spec.nullable else kind
-
-
-def request_model(signature: Signature) -> type[BaseModel]:
-    """`{"records": [{column: value, ...}, ...]}` for this signature.
+def request_model(signature: Signature, rules: Rules = DEFAULT_RULES) -> type[BaseModel]:
+    """`{"records": [{column: value, ...}, ...]}` for this signature, for the OpenAPI document.
 
     Fields are named `c0, c1, ...` and aliased to the real column names, so no column name
     (with spaces, or one pydantic reserves such as `model_config`) can clash.
     """
     fields: dict[str, Any] = {
-        f"c{i}": (_field_type(spec), Field(alias=spec.name, description=f"{spec.dtype}, {spec.role}"))
+        f"c{i}": (_field_type(spec, rules), Field(alias=spec.name, description=f"{spec.dtype}, {spec.role}"))
         for i, spec in enumerate(signature.inputs)
     }
-    record = create_model("Record", __config__=ConfigDict(extra="forbid", populate_by_name=False), **fields)
+    extra = "forbid" if rules.extra_columns == "reject" else "ignore"
+    record = create_model("Record", __config__=ConfigDict(extra=extra, populate_by_name=False), **fields)
     return create_model(
         "PredictRequest", __config__=ConfigDict(extra="forbid"),
         records=(list[record], Field(min_length=1, description="rows to predict, one object per row")),
     )
 
 
-#: Short messages for the errors whose pydantic text would list a column's whole schema.
-_MESSAGES = {
-    "extra_forbidden": "unknown column",
-    "missing": "missing column",
-    "literal_error": "{value} not among the declared categories",
-}
-
-
-def records(model: type[BaseModel], body: bytes) -> list[dict[str, Any]]:
-    """Validate a /predict body; the first problems become one 422 line naming the record and column."""
-    try:
-        parsed = model.model_validate_json(body)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors()[:3]:
-            loc = [str(part) for part in error["loc"]]
-            if len(loc) >= 3:  # records, row, column
-                where = f"records[{loc[1]}].{loc[2]!r}"
-                message = _MESSAGES.get(error["type"], error["msg"]).format(value=show(error.get("input")))
-            else:
-                where, message = ".".join(loc) or "body", error["msg"]
-            problems.append(f"{where}: {message}")
-        status = 400 if exc.errors()[0]["type"] == "json_invalid" else 422
-        raise RequestError("; ".join(problems), status) from exc
-    return [record.model_dump(by_alias=True) for record in parsed.records]
+def records(body: bytes) -> list[Any]:
+    """The rows of a /predict body, `{"records": [...]}`; each row is checked by the signature's validator."""
+    payload = protocol.load_json(body)
+    if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
+        raise RequestError('expected a JSON object {"records": [{column: value, ...}, ...]}', 400, "BAD_REQUEST")
+    unknown = sorted(key for key in payload if key != "records")
+    if unknown:
+        raise RequestError(f"unknown key(s) {', '.join(map(repr, unknown))}; expected only 'records'", 400,
+                           "BAD_REQUEST")
+    if not payload["records"]:
+        raise RequestError("records: the request has no rows", 400, "BAD_REQUEST")
+    return payload["records"]
 
 
 class Predicted(BaseModel):
@@ -107,8 +87,10 @@ class Version(BaseModel):
 
 
 class ErrorBody(BaseModel):
+    """MLflow's error body (`mlflow.exceptions.MlflowException.serialize_as_json`)."""
+
     error_code: str
-    detail: str
+    message: str
 
 
 #: The /invocations request body as documented in OpenAPI (parsed by gitml.serve.protocol).
@@ -129,5 +111,7 @@ INVOCATIONS_BODY: dict[str, Any] = {
             },
         }},
         "text/csv": {"schema": {"type": "string", "description": "a header line, then one line per row"}},
+        "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary",
+                                                      "description": "a Parquet file (DataFrame.to_parquet())"}},
     },
 }

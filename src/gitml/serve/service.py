@@ -57,7 +57,7 @@ class Service:
         self.metrics.process_exit()
 
     def _load(self) -> model.Bundle:
-        return model.load(self.settings.source(), self.config.out_of_range == "reject")
+        return model.load(self.settings.source(), inputs.Rules.of(self.config))
 
     async def reload(self) -> model.Bundle:
         """Load the model again (a new version if the source changed) and swap it in."""
@@ -95,6 +95,8 @@ class Service:
         return True, "ready"
 
     async def predict(self, bundle: model.Bundle, rows: inputs.Rows, request_id: str, arrival: Any) -> model.Prediction:
+        if rows.ignored:
+            self.metrics.ignored_columns.inc(rows.ignored)
         job = Job(bundle, rows, request_id, time.time())
         return await arrival.submit(job)
 

@@ -1,4 +1,4 @@
-"""Registry commands: register, promote, models, lineage, get.
+"""Registry commands: register, promote, unassign, deregister, deprecate, models, lineage, get.
 
 `gitml models` is the hot one (people and CI run it often): it imports only the tag
 reader and makes one git call; the others import what they need when they run.
@@ -49,18 +49,69 @@ def _promote(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unassign(args: argparse.Namespace) -> int:
+    from gitml.registry import write
+
+    _print_created(write.unassign(_params(args), args.name, args.version, args.stage, args.repo, push=args.push),
+                   f"unassigned {args.stage} from")
+    return 0
+
+
+def _deregister(args: argparse.Namespace) -> int:
+    from gitml.registry import write
+
+    _print_created(write.deregister(_params(args), args.name, args.version, args.repo, push=args.push),
+                   "deregistered")
+    return 0
+
+
+def _deprecate(args: argparse.Namespace) -> int:
+    from gitml.registry import write
+
+    created = write.deprecate(args.name, args.repo, push=args.push)
+    pushed = f", pushed to {created.pushed}" if created.pushed else ""
+    print(f"{created.tag}: deprecated {created.artifact} (register a version to revive it){pushed}")
+    return 0
+
+
+def _metrics_source(repo: str) -> tuple[str, list[str]]:
+    """paths.metrics and registry.headline_metrics of the repository's params.yaml (read as plain YAML: fast)."""
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(repo) / "params.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        raw = {}
+    raw = raw if isinstance(raw, dict) else {}
+    metrics = (raw.get("paths") or {}).get("metrics") if isinstance(raw.get("paths"), dict) else None
+    wanted = (raw.get("registry") or {}).get("headline_metrics") if isinstance(raw.get("registry"), dict) else None
+    return str(metrics or "reports/metrics.json"), [str(m) for m in wanted or []]
+
+
 def _models(args: argparse.Namespace) -> int:
     from gitml.core.errors import RegistryError
     from gitml.registry import tags
 
-    found = tags.versions(tags.read_tags(args.repo, args.name))
-    if args.name and args.name not in found:
+    read = tags.read_tags(args.repo, args.name)
+    for name in tags.lightweight(read):
+        print(f"note: {name} is a lightweight tag: GTO and gitml read no registry event from it", file=sys.stderr)
+    state = tags.state(read)
+    if args.name and (args.name not in state or not state[args.name].versions):
         raise RegistryError(f"unknown model {quoted(args.name)}: it has no registered versions")
-    rows = [v for artifact in found.values() for v in artifact]
+    for artifact in state.values():
+        if not artifact.active and not args.deprecated:
+            print(f"note: {artifact.name} is deprecated ({artifact.deprecated_by}): shown with --deprecated",
+                  file=sys.stderr)
+    rows = [v for artifact in state.values() if artifact.active or args.deprecated for v in artifact.versions]
+    tags.load_metrics(args.repo, rows, *_metrics_source(args.repo))
     if args.json:
         print(json.dumps([{
-            "name": v.artifact, "version": v.version, "stages": v.stages, "commit": v.commit,
+            "name": v.artifact, "version": v.version, "stages": v.stages, "commit": v.commit, "tag": v.tag,
             "registered_at": v.date, "registered_by": v.tagger, "gate": v.gate, "metrics": v.metrics,
+            "deprecated": not state[v.artifact].active,
         } for v in rows], indent=2))
         return 0
     if not rows:
@@ -142,7 +193,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("name", nargs="?", help="the artifact (default: registry.artifact)")
     how = sub.add_mutually_exclusive_group()
     how.add_argument("--bump", choices=["major", "minor", "patch"], default="patch", help="which part to increment")
-    how.add_argument("--version", help="an explicit version, vMAJOR.MINOR.PATCH")
+    how.add_argument("--version", help="an explicit semantic version: vMAJOR.MINOR.PATCH, pre-releases such as "
+                     "v2.0.0-rc.1 too (more than one major above the latest needs --force)")
     _writes(sub)
     sub.set_defaults(func=_register)
 
@@ -153,9 +205,32 @@ def register(commands: argparse._SubParsersAction) -> None:
     _writes(sub)
     sub.set_defaults(func=_promote)
 
+    sub = commands.add_parser("unassign", help="take a stage from a version (tag NAME#STAGE!#N)")
+    sub.add_argument("name", help="the artifact")
+    sub.add_argument("version", help="vX.Y.Z, latest, or a stage name (the version now in that stage)")
+    sub.add_argument("--stage", required=True, help="the stage to take away (it falls back to the one before)")
+    _common(sub, params=True)
+    sub.add_argument("--push", metavar="REMOTE", help="push the new tag to this git remote (e.g. origin)")
+    sub.set_defaults(func=_unassign)
+
+    sub = commands.add_parser("deregister", help="withdraw a version: it is never served again (tag NAME@vX.Y.Z!#N)")
+    sub.add_argument("name", help="the artifact")
+    sub.add_argument("version", help="vX.Y.Z, latest, or a stage name (the version now in that stage)")
+    _common(sub, params=True)
+    sub.add_argument("--push", metavar="REMOTE", help="push the new tag to this git remote (e.g. origin)")
+    sub.set_defaults(func=_deregister)
+
+    sub = commands.add_parser("deprecate", help="deprecate an artifact until a new version is registered "
+                                                "(tag NAME@deprecated#N)")
+    sub.add_argument("name", help="the artifact")
+    _common(sub)
+    sub.add_argument("--push", metavar="REMOTE", help="push the new tag to this git remote (e.g. origin)")
+    sub.set_defaults(func=_deprecate)
+
     sub = commands.add_parser("models", help="registered versions, their stages, gate verdict and metrics")
     sub.add_argument("name", nargs="?", help="only this artifact")
     sub.add_argument("--json", action="store_true")
+    sub.add_argument("--deprecated", action="store_true", help="also show deprecated artifacts")
     _common(sub)
     sub.set_defaults(func=_models)
 

@@ -36,19 +36,32 @@ def _settings(args: argparse.Namespace) -> Settings:
                          artifact=args.artifact or artifact, config={**serve.model_dump(), **updates})
 
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from gitml.serve import model, predlog
+    from gitml.serve import inputs, model, predlog
     from gitml.serve.main import create_app
 
     settings = _settings(args)
     serve = settings.config
     # Load once here: a bad model or config stops with one line before any port is bound or
     # any folder is created.
-    bundle = model.load(settings.source(), serve.out_of_range == "reject")
+    bundle = model.load(settings.source(), inputs.Rules.of(serve))
     if serve.log.enabled:
         predlog.check_writable(Path(serve.log.dir))
+    if not _loopback(serve.host) and settings.token() is None:
+        print(f"warning: serving on {serve.host} without a token: anyone who reaches it can predict and write to the "
+              f"prediction log (set {serve.auth.token_env}, or keep serve.host 127.0.0.1 behind a proxy)",
+              file=sys.stderr)
     print(f"serving {bundle.info.name} {bundle.info.version} on http://{serve.host}:{serve.port} "
           f"({serve.workers} worker{'s' if serve.workers > 1 else ''})", file=sys.stderr)
     options = dict(host=serve.host, port=serve.port, access_log=serve.access_log, log_level=args.log_level,
@@ -57,24 +70,27 @@ def _serve(args: argparse.Namespace) -> int:
         uvicorn.Server(uvicorn.Config(create_app(settings, bundle), **options)).run()
         return 0
     # Several workers: each process rebuilds the settings from the environment and loads its own model.
+    from gitml.serve import workers
+
     del bundle
     os.environ.update(settings.environment())
     with tempfile.TemporaryDirectory(prefix="gitml-metrics-") as metrics_dir:
         os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", metrics_dir)
-        uvicorn.run("gitml.serve.main:create_app", factory=True, workers=serve.workers,
-                    timeout_worker_healthcheck=serve.worker_timeout_s, **options)
+        config = uvicorn.Config("gitml.serve.main:create_app", factory=True, workers=serve.workers,
+                                timeout_worker_healthcheck=serve.worker_timeout_s, **options)
+        workers.Supervisor(config, [config.bind_socket()]).run()
     return 0
 
 
 def _predict(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from gitml.serve import batch, model
+    from gitml.serve import batch, inputs, model
 
     if args.chunk_rows <= 0:
         raise ConfigError(f"--chunk-rows: must be positive, got {args.chunk_rows}")
     settings = _settings(args)
-    bundle = model.load(settings.source(), settings.config.out_of_range == "reject")
+    bundle = model.load(settings.source(), inputs.Rules.of(settings.config))
     source = Path(args.input)
     total = batch.total_rows(source) if source.is_file() else None
     with tqdm(total=total, unit="rows", unit_scale=True, disable=args.no_progress, file=sys.stderr,

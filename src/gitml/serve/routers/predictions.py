@@ -15,9 +15,9 @@ router = APIRouter(tags=["predictions"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": schemas.ErrorBody, "description": text}
-    for status, text in ((400, "malformed body"), (401, "missing or wrong bearer token"),
-                         (413, "body or batch over the limit"), (415, "unsupported Content-Type"),
-                         (422, "a column breaks the model's signature"))
+    for status, text in ((400, "a malformed body, or a column that breaks the model's signature"),
+                         (401, "missing or wrong bearer token"), (413, "body or batch over the limit"),
+                         (415, "unsupported Content-Type"))
 }
 
 
@@ -25,8 +25,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
              openapi_extra={"requestBody": schemas.INVOCATIONS_BODY})
 async def invocations(request: Request, service: ServiceDep, request_id: RequestIdDep) -> JSONResponse:
     """Predict with the MLflow scoring protocol: JSON (`dataframe_split`, `dataframe_records`,
-    `instances`, `inputs`) or `text/csv`; answers `{"predictions": [...]}`."""
+    `instances`, `inputs`), `text/csv` or Parquet; answers `{"predictions": [...]}`."""
     async with service.batcher.arrival() as arrival:
+        protocol.media_type(request.headers.get("content-type"))
         body = await read_body(request, service.config.max_body_bytes)
         bundle = service.bundle
         rows = protocol.parse(body, request.headers.get("content-type"), bundle.validator,
@@ -40,9 +41,12 @@ async def predict(request: Request, service: ServiceDep, request_id: RequestIdDe
     """Predict typed records (the request schema is generated from the model's signature);
     classifiers return the label and the probability of each class."""
     async with service.batcher.arrival() as arrival:
+        # Only JSON: a browser may post text/plain (or a form) to any site without asking first (CORS),
+        # so refusing other media types keeps web pages from writing rows into the prediction log.
+        protocol.media_type(request.headers.get("content-type"), (protocol.JSON,))
         body = await read_body(request, service.config.max_body_bytes)
         bundle = service.bundle
-        records = schemas.records(bundle.request_model, body)
+        records = schemas.records(body)
         limit = service.config.max_batch_rows
         if len(records) > limit:
             raise RequestError(f"the request has {len(records)} rows, at most {limit} are allowed "

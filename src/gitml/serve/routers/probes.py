@@ -1,4 +1,4 @@
-"""`GET /health` (alive), `/ready` (model loaded, log writable), `/version`, `/metrics`."""
+"""`GET /health` and `/ping` (alive), `/ready` (model loaded, log writable), `/version`, `/metrics`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,12 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@router.get("/ping")
+async def ping() -> Response:
+    """Liveness as MLflow's scoring server answers it (its clients' `wait_server_ready()` calls this)."""
+    return Response("\n", media_type="application/json")
+
+
 @router.get("/ready", responses={503: {"description": "not ready, with the reason"}})
 async def ready(service: ServiceDep) -> JSONResponse:
     """Readiness: a model is loaded and the prediction log can be written."""
@@ -37,4 +43,6 @@ async def version(service: ServiceDep) -> schemas.Version:
 @router.get("/metrics", response_class=Response)
 async def metrics(service: ServiceDep) -> Response:
     """Prometheus text format."""
+    if service.predlog is not None:
+        service.metrics.log_buffered.set(service.predlog.buffered_rows)
     return Response(service.metrics.render(), media_type=CONTENT_TYPE)
