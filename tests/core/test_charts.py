@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 
+import numpy as np
 import pytest
 
 from gitml.core import charts
@@ -154,6 +155,28 @@ def test_scatter_renders():
     svg = _rendered(charts.scatter(pairs, title="Predicted vs actual"))
 
     assert {"Predicted vs actual", "actual", "predicted"} <= set(_texts(svg))
+
+
+def test_scatter_of_a_million_rows_is_a_small_binned_density():
+    rng = np.random.default_rng(3)
+    actual = rng.normal(size=1_000_000)
+    pairs = list(zip(actual.tolist(), (actual + rng.normal(size=actual.size)).tolist(), strict=True))
+
+    spec = charts.scatter(pairs)
+
+    values = spec["data"]["values"]
+    assert spec["mark"]["type"] == "rect" and len(values) <= charts.BINS**2
+    assert sum(v["count"] for v in values) == len(pairs)  # every row in exactly one cell, the extremes included
+    assert min(v["actual"] for v in values) == min(actual)
+    assert max(v["actual_end"] for v in values) == pytest.approx(max(actual))
+    assert len(charts.svg_data_uri(spec)) < 150_000
+
+
+def test_scatter_draws_each_point_up_to_the_limit():
+    pairs = [(float(i), float(i)) for i in range(charts.CARD_POINTS)]
+
+    assert len(charts.scatter(pairs)["data"]["values"]) == charts.CARD_POINTS
+    assert charts.scatter([*pairs, (0.0, 0.0)])["mark"]["type"] == "rect"
 
 
 def test_scatters_render_with_shared_axes_and_identity_line():

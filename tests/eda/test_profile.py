@@ -17,7 +17,7 @@ import yaml
 from gitml.config import Contract, Eda
 from gitml.core import svg, text
 from gitml.data import contract
-from gitml.eda import profile
+from gitml.eda import html, profile
 from stages import eda as stage
 
 CFG = Eda()
@@ -212,3 +212,23 @@ def test_every_histogram_has_axes_with_tick_labels() -> None:
     labels = re.findall(r'font-size="9" text-anchor="(?:middle|end)">([^<]+)<', chart)
     assert {"0", "5", "10"} <= set(labels)  # value ticks (and count ticks)
     assert "rows" in chart and ">width<" in chart and chart.count("<line") >= 8
+
+
+def test_report_of_a_million_rows_stays_small():
+    """Histograms are binned, top values and missing bands capped: the page's size does not follow the rows."""
+    rng = np.random.default_rng(13)
+    n = 1_000_000
+    x = rng.normal(size=n)
+    table = pa.table({"x": np.where(rng.random(n) < 0.1, np.nan, x),
+                      "colour": pa.array(rng.choice(np.array(["red", "green", "blue"]), n)),
+                      "code": pa.array(rng.integers(0, 100_000, n).astype(str)),
+                      "label": 2.0 * x + rng.normal(size=n)})
+    spec = Contract.model_validate({"columns": {
+        "x": {"dtype": "float", "role": "numeric"}, "colour": {"dtype": "str", "role": "categorical"},
+        "code": {"dtype": "str", "role": "categorical"}, "label": {"dtype": "float", "role": "numeric"}}})
+
+    found = profile.profile(table, spec, "label", "regression", CFG)
+    page = html.render(found)
+
+    assert found["dataset"]["rows"] == n
+    assert len(page.encode()) < 300_000 and len(json.dumps(found).encode()) < 300_000

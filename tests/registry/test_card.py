@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -69,3 +70,18 @@ def test_missing_input_is_one_line_and_keeps_the_old_card(outputs: Path, capsys:
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "metrics.json: not found" in err and err.count("\n") == 1
     assert (outputs / "models" / "card.html").read_bytes() == before
+
+
+def test_card_of_many_rows_stays_small(outputs: Path) -> None:
+    """Predicted vs actual of many test rows is a binned density, so the card stays under 300 KB
+    (the chart itself at a million rows: tests/core/test_charts.py)."""
+    rng = np.random.default_rng(5)
+    actual = rng.normal(100.0, 30.0, 50_000)
+    pd.DataFrame({"actual": actual, "predicted": actual + rng.normal(0.0, 10.0, actual.size)}).to_csv(
+        Path(yaml.safe_load((outputs / "params.yaml").read_text())["paths"]["plots"]) / "predictions.csv", index=False)
+    assert card_stage.main(["--params", str(outputs / "params.yaml")]) == 0
+    for name in ("card.html", "card.md"):
+        card = (outputs / "models" / name).read_text()
+        assert len(card.encode()) < 300_000, name
+        scatter = base64.b64decode(re.findall(r"data:image/svg\+xml;base64,([^\")]+)", card)[0]).decode()
+        assert "50,000 rows binned" in scatter

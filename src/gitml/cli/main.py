@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
-from gitml.core.errors import GitmlError
+from gitml.core.errors import CLOSED_PIPE, INTERRUPTED, GitmlError, HostError
 
 #: Modules that add subcommands, in the order `gitml --help` lists them.
 COMMAND_MODULES = (
@@ -44,18 +45,41 @@ def setup_logging(verbose: bool) -> None:
 
 
 def report(command: Callable[[], int]) -> int:
-    """Run a command; a GitmlError becomes one `error:` line and the error's exit code."""
+    """Run a command; a GitmlError becomes one `error:` line and the error's exit code.
+
+    So do the slips any command can meet: Ctrl-C (one line, exit 130), a full disk or a
+    read-only folder (a HostError naming the file). A reader that closed the pipe
+    (`gitml lineage ... | head`) got what it wanted: no line, exit 141 as a shell reports it.
+    """
     try:
-        return command()
+        code = command()
+        sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
+        return code
     except GitmlError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _error(exc)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at /dev/null so that flush cannot fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return CLOSED_PIPE
+    except OSError as exc:
+        return _error(HostError.of(exc))
+
+
+def _error(exc: GitmlError) -> int:
+    print(f"error: {exc}", file=sys.stderr)
+    return exc.exit_code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    setup_logging(args.verbose)
-    return report(lambda: args.func(args))
+    def run() -> int:
+        args = _parser().parse_args(argv)
+        setup_logging(args.verbose)
+        return args.func(args)
+
+    return report(run)
 
 
 if __name__ == "__main__":

@@ -21,18 +21,22 @@ exit code. The tree, so a caller knows what to catch:
     ├── ComputeError                the compute backend cannot be used: names the address
     ├── TuneError                   a search produced no result: names the model family
     ├── RetrainError                a retraining step failed: names the step
+    ├── HostError                   the machine refused: a full disk, a read-only folder: names the file
     ├── GateError                   exit 2: the gate could not reach a verdict
     └── GateFailed                  exit 1: the gate's verdict is fail
 """
 
 from __future__ import annotations
 
+import errno
+
 #: Exit codes. A verdict command (gate, monitor) exits FAILED for a negative verdict (the
 #: candidate fails, drift is found) and NOT_EVALUATED when it could not reach one, so a
 #: crash never reads as a verdict. Every other command exits FAILED on any error.
 OK, FAILED, NOT_EVALUATED = 0, 1, 2
-#: Ctrl-C, as shells report a process ended by SIGINT.
-INTERRUPTED = 130
+#: Ctrl-C, and a reader that closed the pipe (`gitml ... | head`), as shells report a
+#: process ended by SIGINT or SIGPIPE.
+INTERRUPTED, CLOSED_PIPE = 130, 141
 
 
 class GitmlError(Exception):
@@ -115,6 +119,23 @@ class TuneError(GitmlError):
 
 class RetrainError(GitmlError):
     """A retraining step failed: names the step and what it said."""
+
+
+class HostError(GitmlError):
+    """The machine refused a read or write (a full disk, a read-only or forbidden folder): names the file.
+
+    Built from the OSError at the CLI, so no stage has to catch what any write can meet.
+    """
+
+    _WHAT = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+             errno.EFBIG: "file size limit reached", errno.EROFS: "read-only file system",
+             errno.EACCES: "permission denied", errno.EPERM: "operation not permitted"}
+
+    @classmethod
+    def of(cls, exc: OSError) -> HostError:
+        what = cls._WHAT.get(exc.errno or 0) or exc.strerror or type(exc).__name__
+        files = [str(name) for name in (exc.filename, exc.filename2) if name is not None]
+        return cls(f"{what}: {' -> '.join(files)}" if files else f"{what} (writing a file or stream)")
 
 
 class GateError(GitmlError):

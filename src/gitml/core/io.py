@@ -120,6 +120,10 @@ def atomic_path(path: str | Path, durable: bool = False) -> Iterator[Path]:
                 with open(tmp, "rb") as handle:
                     os.fsync(handle.fileno())
             os.replace(tmp, path)
+        except OSError as exc:
+            if exc.filename is None:  # a write to an open file (disk full, size limit) names no file
+                exc.filename = str(path)
+            raise
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)

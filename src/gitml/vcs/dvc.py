@@ -1,7 +1,9 @@
 """Every dvc process gitml starts, and the one use of DVC's library: a cache file by its hash.
 
 DVC runs as `python -m dvc` of this interpreter, so the dvc gitml was installed with is
-the one that runs (whatever `dvc` is first on PATH). A failure is a DvcError naming the
+the one that runs (whatever `dvc` is first on PATH), with this interpreter's folder first
+on its PATH, so the `python` of each stage's command is this one too: `gitml repro` works
+from outside the virtualenv, called by its path. A failure is a DvcError naming the
 command and DVC's last line of output.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,12 +27,18 @@ def _command(args: tuple[str, ...]) -> list[str]:
     return [sys.executable, "-m", "dvc", *args]
 
 
+def _env() -> dict[str, str]:
+    """This process's environment with the interpreter's own folder (a virtualenv's bin/) first on PATH."""
+    folder = os.path.dirname(sys.executable)  # not resolved: a venv's python is a link out of bin/
+    return {**os.environ, "PATH": os.pathsep.join([folder, os.environ.get("PATH", os.defpath)])}
+
+
 def run(repo: str | Path, *args: str, stream: bool = False) -> str:
     """stdout of `dvc ARGS` in `repo`; with `stream`, DVC's output goes to stderr as it runs (progress)."""
     if stream:
-        result = subprocess.run(_command(args), cwd=repo, text=True, stdout=sys.stderr)
+        result = subprocess.run(_command(args), cwd=repo, env=_env(), text=True, stdout=sys.stderr)
     else:
-        result = subprocess.run(_command(args), cwd=repo, text=True, capture_output=True)
+        result = subprocess.run(_command(args), cwd=repo, env=_env(), text=True, capture_output=True)
     if result.returncode:
         output = ((result.stderr or "") + (result.stdout or "")).strip().splitlines()
         detail = output[-1] if output else f"exit {result.returncode}, see its output above"
@@ -39,7 +48,7 @@ def run(repo: str | Path, *args: str, stream: bool = False) -> str:
 
 def call(repo: str | Path, *args: str) -> int:
     """Run `dvc ARGS` with its output on the terminal; its exit code (for commands that wrap dvc)."""
-    return subprocess.call(_command(args), cwd=repo)
+    return subprocess.call(_command(args), cwd=repo, env=_env())
 
 
 def run_json(repo: str | Path, *args: str) -> Any:
