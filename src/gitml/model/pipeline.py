@@ -81,7 +81,23 @@ def build(params: Params, spec: dict[str, Any]) -> Pipeline:
 
 
 def class_path(obj: Any) -> str:
-    """An object's class as a `_target_` would name it (its public module path)."""
+    """An object's class as a `_target_` would name it: the shortest public module path that exports it.
+
+    scikit-learn defines its classes in private modules (`sklearn.ensemble._forest`) and
+    exports them from public ones (`sklearn.ensemble`); the name logged and written into
+    signature.json must import, so the first public prefix that holds the very class wins.
+    """
+    import importlib
+
     cls = type(obj)
-    public = ".".join(part for part in cls.__module__.split(".") if not part.startswith("_"))
-    return f"{public}.{cls.__qualname__}"
+    parts = cls.__module__.split(".")
+    for end in range(1, len(parts) + 1):
+        if any(part.startswith("_") for part in parts[:end]):
+            break
+        module = ".".join(parts[:end])
+        try:
+            if getattr(importlib.import_module(module), cls.__qualname__, None) is cls:
+                return f"{module}.{cls.__qualname__}"
+        except ImportError:
+            break
+    return f"{cls.__module__}.{cls.__qualname__}"
