@@ -198,3 +198,14 @@ def test_auto_candidates_are_validated(tune_params, linear_data) -> None:
                                   "~model.candidates.logistic_regression", "~model.candidates.hist_gradient_boosting"])
     assert check.semantic_problems(regression_only) == [
         "model.candidates: no candidate is a classification estimator (data.task)"]
+
+
+@pytest.mark.parametrize(("metric", "n_classes", "expected"), [
+    ("auto", 2, "roc_auc"), ("auto", 4, "roc_auc_ovr"), ("auto", None, "roc_auc"),
+    ("f1", 3, "f1_macro"), ("f1", 2, "f1"), ("f1_macro", 2, "f1_macro"), ("log_loss", 5, "log_loss"),
+])
+def test_tuning_metric_suits_the_number_of_classes(metric: str, n_classes: int | None, expected: str,
+                                                    tune_params, linear_data) -> None:
+    params = tune_params(linear_data(60), "classification", [], tune={"metric": metric})
+
+    assert space.metric(params, n_classes) == expected

@@ -19,6 +19,7 @@ from gitml.config import Params
 from gitml.core import charts, io
 from gitml.core.text import md_cell, number
 from gitml.features.spec import step_spec
+from gitml.model import metrics as registry
 from gitml.model import outputs, pipeline
 
 _TITLES = {"roc": "ROC curve (test set)", "precision_recall": "Precision-recall curve (test set)"}
@@ -124,7 +125,8 @@ def context(params: Params) -> dict[str, Any]:
         "estimator": spec["_target_"],
         "hyperparameters": hyper,
         "seed": params.seed,
-        "metrics": metrics,
+        "metrics": [{"name": name, "value": value, "averaging": registry.averaging(name)}
+                    for name, value in metrics.items()],
         "plots": _plots(params),
         "importance": importance,
         "importance_plot": importance_plot,

@@ -17,19 +17,23 @@ from gitml.model import metrics, pipeline
 from gitml.tune import autoselect
 
 
-def metric(params: Params) -> str:
-    """The metric tuning optimises, `auto` resolved; a metric of the other task is an error."""
+def metric(params: Params, n_classes: int | None = None) -> str:
+    """The metric tuning optimises, `auto` resolved, for a target of `n_classes` classes when known.
+
+    A binary name stands for its counterpart on more classes (f1: f1_macro), as in the gate's
+    policy; a metric of the other task is an error.
+    """
     name = params.tune.metric
     task = params.data.task
     if name == "auto":
-        return metrics.DEFAULT[task]
+        return metrics.name_for(metrics.DEFAULT[task], n_classes)
     if metrics.METRICS[name].task != task:
         fitting = sorted(metrics.for_task(task))
         raise ConfigError(
             f"tune.metric: {name!r} is a {metrics.METRICS[name].task} metric but data.task is {task} "
             f"(use one of {fitting})"
         )
-    return name
+    return metrics.name_for(name, n_classes)
 
 
 def space_for(target: str, spaces: dict[str, dict[str, Distribution]]) -> tuple[str, dict[str, Distribution]]:
