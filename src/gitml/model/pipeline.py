@@ -17,6 +17,7 @@ from gitml.config import Model, Params, targets
 from gitml.core.errors import ConfigError
 from gitml.data import sources
 from gitml.features import spec as feature_spec
+from gitml.model import estimators
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -64,10 +65,24 @@ def estimator(spec: dict[str, Any], task: str, allowed: list[str]) -> Any:
     from sklearn.base import is_classifier, is_regressor
 
     built = targets.instantiate(spec, "model", allowed)
-    suits = is_classifier if task == "classification" else is_regressor
-    if not suits(built):
-        raise ConfigError(f"model._target_: {spec['_target_']!r} is not a {task} estimator (data.task is {task})")
+    if not (is_classifier if task == "classification" else is_regressor)(built):
+        what = f"builds a {type(built).__name__} (model.task is {spec['task']})" if "task" in spec else (
+            f"is not a {task} estimator")
+        raise ConfigError(f"model._target_: {spec['_target_']!r} {what} (data.task is {task})")
     return built
+
+
+def suits(cls: type, task: str) -> bool:
+    """Whether a `_target_` class builds an estimator for `task` (a task-neutral family builds both)."""
+    from sklearn.base import is_classifier, is_regressor
+
+    if issubclass(cls, estimators.Family):
+        return task in cls.classes
+    try:
+        instance = cls()
+    except TypeError:  # required constructor arguments: judge by the class's declared type
+        return getattr(cls, "_estimator_type", None) == ("classifier" if task == "classification" else "regressor")
+    return is_classifier(instance) if task == "classification" else is_regressor(instance)
 
 
 def build(params: Params, spec: dict[str, Any]) -> Pipeline:

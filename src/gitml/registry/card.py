@@ -122,7 +122,7 @@ def context(params: Params) -> dict[str, Any]:
         "preprocessing": {"numeric": _steps(params.features.numeric),
                           "categorical": _steps(params.features.categorical)},
         "dropped": params.features.drop,
-        "estimator": spec["_target_"],
+        "estimator": signature.get("estimator") or spec["_target_"],  # a task-neutral family: the class it built
         "hyperparameters": hyper,
         "seed": params.seed,
         "metrics": [{"name": name, "value": value, "averaging": registry.averaging(name)}

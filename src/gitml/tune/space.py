@@ -49,16 +49,22 @@ def space_for(target: str, spaces: dict[str, dict[str, Distribution]]) -> tuple[
 def check_space(params: Params, spec: dict[str, Any]) -> list[str]:
     """Problems of one model spec's space: missing, or naming parameters the estimator lacks."""
     try:
-        key, space = space_for(spec["_target_"], params.tune.spaces)
-        accepted = pipeline.build(params, spec).get_params(deep=True)
+        built = pipeline.build(params, spec)
+        key, space = space_for(pipeline.class_path(built[-1]), params.tune.spaces)
     except ConfigError as exc:
         return [str(exc)]
-    name = spec["_target_"].rpartition(".")[2]
+    accepted = built.get_params(deep=True)
+    name = type(built[-1]).__name__
     return [
         f"tune.spaces.{key}.{param}: {name} does not accept a parameter {param!r}"
         for param in space
         if f"{pipeline.STEP}__{param}" not in accepted
     ]
+
+
+def space_of(params: Params, spec: dict[str, Any]) -> dict[str, Distribution]:
+    """The search space of the estimator a spec builds (a task-neutral family: the class it builds)."""
+    return space_for(pipeline.class_path(pipeline.build(params, spec)[-1]), params.tune.spaces)[1]
 
 
 def tuned_specs(params: Params) -> dict[str, dict[str, Any]]:
