@@ -2,8 +2,9 @@
 
 One module per conf/ group holds that section's schema (`data`, `features`, `model`, ...);
 `params` assembles them and reads the file; the package re-exports every section's
-model. Two modules are public as modules: `compose` writes params.yaml exactly as
-`dvc exp run` would; `targets` builds `_target_` specs from allowed modules only.
+model. Three modules are public as modules: `compose` writes params.yaml exactly as
+`dvc exp run` would; `overrides` writes overrides into conf/ so they stick; `targets` builds
+`_target_` specs from allowed modules only.
 """
 
 from __future__ import annotations
@@ -29,5 +30,5 @@ __all__ = [
     "Data", "Distribution", "Eda", "Evaluate", "FeatureView", "Features", "FileSource", "Gate", "GatePolicies",
     "GateReport", "IntRange", "LabelTable", "MetricPolicy", "Model", "Monitor", "Params", "Paths", "PredictionLog",
     "Project", "Registry", "Section", "Serve", "SklearnSource", "Split", "SyntheticSource", "Tune", "compose",
-    "duration_seconds", "load", "targets", "validate",
+    "duration_seconds", "load", "overrides", "targets", "validate",
 ]

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from gitml.core.errors import GitmlError
+
+#: Changed values `gitml repro` names when it recomposes params.yaml.
+_SHOWN = 8
 
 
 def _compose(args: argparse.Namespace) -> int:
@@ -15,9 +19,43 @@ def _compose(args: argparse.Namespace) -> int:
         compose.check_fresh(args.output, args.conf)
         print(f"{args.output} is the composition of {args.conf}/")
         return 0
-    changed = compose.write(args.output, args.conf, args.overrides)
+    if args.overrides and Path(args.output).resolve() == Path("params.yaml").resolve():
+        _save(args.conf, args.overrides)
+        changed = compose.write(args.output, args.conf)
+    else:  # a preview elsewhere: conf/ stays as it is
+        changed = compose.write(args.output, args.conf, args.overrides)
     print(f"{'wrote' if changed else 'unchanged'}: {args.output}")
     return 0
+
+
+def _save(conf: str, overrides: list[str]) -> None:
+    """Write overrides into conf/, saying where, so the choice sticks."""
+    from gitml.config import overrides as saved
+
+    for change in saved.save(conf, overrides):
+        print(f"{change}")
+
+
+def _recompose(params: str, conf: str) -> None:
+    """Compose conf/ into params.yaml, naming every value that changes (a hand edit is lost only out loud)."""
+    from gitml.config import compose
+
+    before = Path(params).read_text(encoding="utf-8") if Path(params).is_file() else ""
+    after = compose.compose(conf)
+    if before == after:
+        return
+    found = compose.differences(before, after) if before else []
+    shown = "; ".join(f"{key}: {_value(old)} -> {_value(new)}" for key, old, new in found[:_SHOWN])
+    more = f"; and {len(found) - _SHOWN} more" if len(found) > _SHOWN else ""
+    print(f"{params} recomposed from {conf}/" + (f" ({shown}{more})" if shown else ""), file=sys.stderr)
+    compose.write(params, conf)
+
+
+def _value(value: object) -> str:
+    from gitml.config import compose
+    from gitml.core.text import cut
+
+    return "absent" if value is ... else cut(compose.flow(value), 40)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -56,17 +94,20 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _repro(args: argparse.Namespace) -> int:
-    from gitml.config import compose
     from gitml.vcs import dvc
 
-    if compose.write("params.yaml", "conf", args.overrides):
-        print("params.yaml recomposed from conf/", file=sys.stderr)
+    if args.overrides:
+        _save("conf", args.overrides)
+    _recompose("params.yaml", "conf")
     return dvc.call(".", "repro", *args.dvc_args)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    sub = commands.add_parser("compose", help="compose conf/ into params.yaml (as `dvc exp run` does)")
-    sub.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model=hist_gradient_boosting seed=1")
+    sub = commands.add_parser(
+        "compose", help="compose conf/ into params.yaml (as `dvc exp run` does); overrides are written into conf/")
+    sub.add_argument("overrides", nargs="*",
+                     help="Hydra overrides, e.g. model=hist_gradient_boosting seed=1: written into conf/ so they "
+                          "stick (with -o elsewhere: a preview, conf/ untouched)")
     sub.add_argument("--conf", default="conf", help="the Hydra config folder")
     sub.add_argument("-o", "--output", default="params.yaml")
     sub.add_argument("--check", action="store_true", help="only check that the output equals the composition")
@@ -92,6 +133,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub.set_defaults(func=_init)
 
     sub = commands.add_parser("repro", help="recompose params.yaml from conf/, then `dvc repro`")
-    sub.add_argument("overrides", nargs="*", help="Hydra overrides applied to conf/ defaults")
+    sub.add_argument("overrides", nargs="*", help="Hydra overrides, written into conf/ first (as `gitml compose`)")
     sub.add_argument("--dvc-args", nargs=argparse.REMAINDER, default=[], help="passed to dvc repro")
     sub.set_defaults(func=_repro)
