@@ -12,7 +12,7 @@ from __future__ import annotations
 from gitml.config.base import Section, duration_seconds
 from gitml.config.card import Card
 from gitml.config.compute import Compute
-from gitml.config.data import ColumnSpec, Contract, Data, FileSource, SklearnSource, SyntheticSource
+from gitml.config.data import CALENDAR_PARTS, ColumnSpec, Contract, Data, FileSource, SklearnSource, SyntheticSource
 from gitml.config.eda import Eda
 from gitml.config.evaluate import Evaluate
 from gitml.config.features import Features, FeatureView, LabelTable, Split
@@ -26,7 +26,8 @@ from gitml.config.serve import PredictionLog, Serve
 from gitml.config.tune import Categorical, Distribution, IntRange, Tune
 
 __all__ = [
-    "AUTO_TARGET", "Alert", "Bootstrap", "Candidate", "Card", "Categorical", "ColumnSpec", "Compute", "Contract",
+    "AUTO_TARGET", "CALENDAR_PARTS", "Alert", "Bootstrap", "Candidate", "Card", "Categorical", "ColumnSpec", "Compute",
+    "Contract",
     "Data", "Distribution", "Eda", "Evaluate", "FeatureView", "Features", "FileSource", "Gate", "GatePolicies",
     "GateReport", "IntRange", "LabelTable", "MetricPolicy", "Model", "Monitor", "Params", "Paths", "PredictionLog",
     "Project", "Registry", "Section", "Serve", "SklearnSource", "Split", "SyntheticSource", "Tune", "compose",

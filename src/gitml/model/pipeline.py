@@ -90,8 +90,9 @@ def build(params: Params, spec: dict[str, Any]) -> Pipeline:
     from sklearn.pipeline import Pipeline
 
     allowed = params.project.allowed_targets
-    columns = feature_spec.input_columns(sources.contract(params.data), params.data.target, params.features)
-    pre = feature_spec.preprocessor(columns, params.features, allowed)
+    contract = sources.contract(params.data)
+    columns = feature_spec.input_columns(contract, params.data.target, params.features)
+    pre = feature_spec.preprocessor(columns, params.features, allowed, contract)
     return Pipeline([("features", pre), (STEP, estimator(spec, params.data.task, allowed))])
 
 

@@ -122,6 +122,7 @@ def context(params: Params) -> dict[str, Any]:
         "preprocessing": {"numeric": _steps(params.features.numeric),
                           "categorical": _steps(params.features.categorical)},
         "dropped": params.features.drop,
+        "identifiers": [name for name, spec in params.data.contract.columns.items() if spec.role == "id"],
         "estimator": signature.get("estimator") or spec["_target_"],  # a task-neutral family: the class it built
         "hyperparameters": hyper,
         "seed": params.seed,

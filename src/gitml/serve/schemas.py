@@ -30,6 +30,7 @@ _TYPES: dict[str, Any] = {
     "int": Annotated[int, BeforeValidator(_integral), Field(strict=True)],
     "bool": Annotated[bool, Field(strict=True)],
     "str": Annotated[str, Field(strict=True)],
+    "datetime": Annotated[str, Field(strict=True, examples=["2024-05-31", "2024-05-31T17:45:00"])],
 }
 
 
