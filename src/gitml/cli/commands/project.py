@@ -1,4 +1,4 @@
-"""Project commands: compose, check, contract infer, init, repro."""
+"""Project commands: compose, check, contract infer, init, data add, repro."""
 
 from __future__ import annotations
 
@@ -75,7 +75,14 @@ def _contract_infer(args: argparse.Namespace) -> int:
     frame = io.read_table(args.data)
     if args.target not in frame.columns:
         raise GitmlError(f"--target: column {args.target!r} is not in {args.data}")
-    inferred = {"contract": contract.infer(frame, args.target, args.task)}
+    task, reason = contract.infer_task(frame[args.target], args.target)
+    if args.task and args.task != task:
+        reason = f"--task {args.task} (inferred {task}: {reason})"
+        task = args.task
+    print(f"task: {task} ({reason})", file=sys.stderr)
+    inferred = {"task": task, "contract": contract.infer(frame, args.target, task)}
+    for note in contract.notes(frame, inferred["contract"], args.target):
+        print(f"note: {note}", file=sys.stderr)
     text = yaml.safe_dump(inferred, sort_keys=False, allow_unicode=True)
     if args.output:
         io.write_text(args.output, text)
@@ -88,8 +95,24 @@ def _contract_infer(args: argparse.Namespace) -> int:
 def _init(args: argparse.Namespace) -> int:
     from gitml.cli import scaffold
 
-    scaffold.init(args.directory, name=args.name)
-    print(f"created {args.directory}: cd there and run `gitml repro`")
+    if (args.target or args.task or args.model) and not args.data:
+        raise GitmlError("--target, --task and --model go with --data FILE")
+    directory, added = scaffold.init(args.directory, name=args.name, data=args.data, target=args.target,
+                                     task=args.task, model=args.model)
+    for line in added.lines() if added else []:
+        print(line)
+    print(f"created {directory}: cd there and run `gitml repro`")
+    return 0
+
+
+def _data_add(args: argparse.Namespace) -> int:
+    from gitml.cli import scaffold
+
+    added = scaffold.add_data(".", args.file, args.target, name=args.name, task=args.task, model=args.model)
+    for line in added.lines():
+        print(line)
+    print(f"selected: data={added.name} model={added.model} (conf/config.yaml); run `gitml repro`, then commit "
+          f"conf/, params.yaml and {added.path}.dvc")
     return 0
 
 
@@ -123,14 +146,29 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub = contract.add_parser("infer", help="write a starting contract from a data file")
     sub.add_argument("data", help="a CSV or Parquet file")
     sub.add_argument("--target", required=True, help="the target column")
-    sub.add_argument("--task", choices=["classification", "regression"], default="classification")
+    sub.add_argument("--task", choices=["classification", "regression"],
+                     help="the task (default: inferred from the target, and printed with the reason)")
     sub.add_argument("-o", "--output", help="write YAML here instead of stdout")
     sub.set_defaults(func=_contract_infer)
 
-    sub = commands.add_parser("init", help="create a new, working gitml project")
+    tasks = ["classification", "regression"]
+    sub = commands.add_parser("init", help="create a new, working gitml project (on your data with --data)")
     sub.add_argument("directory")
     sub.add_argument("--name", help="project name (default: the folder's name)")
+    sub.add_argument("--data", help="a CSV or Parquet file to train on (the reference data otherwise)")
+    sub.add_argument("--target", help="with --data: the column to predict")
+    sub.add_argument("--task", choices=tasks, help="with --data: the task (default: inferred from the target)")
+    sub.add_argument("--model", help="with --data: a model config of conf/model/ (default: picked by table size)")
     sub.set_defaults(func=_init)
+
+    data = commands.add_parser("data", help="your own data").add_subparsers(dest="action", required=True)
+    sub = data.add_parser("add", help="add a CSV or Parquet file to this project and select it")
+    sub.add_argument("file")
+    sub.add_argument("--target", required=True, help="the column to predict")
+    sub.add_argument("--name", help="the data config's name, conf/data/NAME.yaml (default: from the file name)")
+    sub.add_argument("--task", choices=tasks, help="the task (default: inferred from the target)")
+    sub.add_argument("--model", help="a model config of conf/model/ (default: picked by table size)")
+    sub.set_defaults(func=_data_add)
 
     sub = commands.add_parser("repro", help="recompose params.yaml from conf/, then `dvc repro`")
     sub.add_argument("overrides", nargs="*", help="Hydra overrides, written into conf/ first (as `gitml compose`)")
