@@ -204,6 +204,14 @@ class Bucketize(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return _tags(super().__sklearn_tags__())
 
 
+def _any_values(step: BaseEstimator, X: Any, reset: bool) -> Any:
+    """Check X's shape and names, keeping its values as they are (text, dates, objects): a frame stays a frame."""
+    if hasattr(X, "columns"):
+        validate_data(step, X, reset=reset, skip_check_array=True)
+        return X
+    return validate_data(step, X, reset=reset, dtype=None, ensure_all_finite="allow-nan")
+
+
 class Calendar(TransformerMixin, BaseEstimator):
     """Numeric calendar features of date and datetime columns: one output column per column and part.
 
@@ -220,18 +228,12 @@ class Calendar(TransformerMixin, BaseEstimator):
         unknown = [part for part in self.parts if part not in CALENDAR_PARTS]
         if unknown or not self.parts:
             raise ValueError(f"Calendar: parts must be some of {', '.join(CALENDAR_PARTS)}, got {list(self.parts)}")
-        self._validate(X, reset=True)
+        _any_values(self, X, reset=True)
         return self
-
-    def _validate(self, X: Any, reset: bool) -> Any:
-        if hasattr(X, "columns"):
-            validate_data(self, X, reset=reset, skip_check_array=True)
-            return X
-        return validate_data(self, X, reset=reset, dtype=None, ensure_all_finite="allow-nan")
 
     def transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "n_features_in_")
-        X = self._validate(X, reset=False)
+        X = _any_values(self, X, reset=False)
         columns = [X.iloc[:, j] for j in range(X.shape[1])] if hasattr(X, "columns") else list(np.asarray(X).T)
         out = [getattr(dates.dt, part).to_numpy(dtype=np.float64, na_value=np.nan)
                for dates in map(dates.parse, columns) for part in self.parts]
@@ -259,20 +261,14 @@ class Categories(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """
 
     def fit(self, X: Any, y: Any = None) -> Categories:
-        self._validate(X, reset=True)
+        _any_values(self, X, reset=True)
         return self
-
-    def _validate(self, X: Any, reset: bool) -> Any:
-        if hasattr(X, "columns"):
-            validate_data(self, X, reset=reset, skip_check_array=True)
-            return X
-        return validate_data(self, X, reset=reset, dtype=None, ensure_all_finite="allow-nan")
 
     def transform(self, X: Any) -> Any:
         import pandas as pd
 
         check_is_fitted(self, "n_features_in_")
-        X = self._validate(X, reset=False)
+        X = _any_values(self, X, reset=False)
         values = X.to_numpy(dtype=object, copy=True) if hasattr(X, "columns") else np.array(X, dtype=object)
         values[pd.isna(values)] = np.nan
         return pd.DataFrame(values, columns=X.columns, index=X.index) if hasattr(X, "columns") else values
