@@ -118,7 +118,7 @@ def evaluate(repo: Path, params: Params, baseline_ref: str | None, allow_dirty: 
     out["summary"] = _summary(out["verdict"], judgements)
     out["params"] = diff.params_diff(base.params, cand.params)
     out["pipeline"] = diff.pipeline_diff(base.lock, cand.lock)
-    out["plots"] = _plots(repo, params, base, cand)
+    out["plots"] = _plots(repo, params, base, cand, out)
     return out
 
 
@@ -132,30 +132,33 @@ def _summary(verdict: str, judgements: list[policy.Judgement]) -> str:
     return f"The candidate passes the promotion policy ({'; '.join(parts) or 'all gated metrics unchanged'})."
 
 
-def _plots(repo: Path, params: Params, base: sides.Side, cand: sides.Side) -> list[str]:
-    """Baseline-vs-candidate plots from the plot data each side's evaluate stage kept in git."""
+def _plots(repo: Path, params: Params, base: sides.Side, cand: sides.Side, out: dict[str, Any]) -> list[str]:
+    """Baseline-vs-candidate plots from the plot data each side's evaluate stage kept in git: files, and
+    Mermaid charts for the comment (`out["mermaid"]`)."""
     from gitml.gate import plots
 
     both = {"baseline": base, "candidate": cand}
     curves = {side: snap.curves for side, snap in both.items() if snap.curves}
     pairs = {side: snap.pairs for side, snap in both.items() if snap.pairs is not None}
     written = plots.render(curves, pairs, params.data.task, params.gate.report, repo / params.paths.gate_plots)
+    out["mermaid"] = plots.mermaid(curves, pairs, params.data.task, out["metrics"])
     return [str(Path(path).relative_to(repo)) for path in written]
 
 
 def run(repo: str | Path = ".", params_path: str = "params.yaml", baseline_ref: str | None = None,
-        allow_dirty: bool = False, run_url: str | None = None) -> dict[str, Any]:
+        allow_dirty: bool = False, run_url: str | None = None, site_url: str | None = None) -> dict[str, Any]:
     """Evaluate the gate and write its reports; the report dict. Raises GateError (after writing) if it cannot."""
     repo = Path(repo)
     params: Params | None = None
     out: dict[str, Any] = {"verdict": "error", "summary": "", "error": None, "task": None,
                            "candidate": {"ref": "HEAD", "commit": None, "dirty": []}, "baseline": None,
                            "comparison": None, "metrics": [], "failures": [], "params": [], "pipeline": None,
-                           "plots": [], "run_url": run_url}
+                           "plots": [], "run_url": run_url, "mermaid": [], "site_url": site_url}
     try:
         out["candidate"]["commit"] = git.head(repo)
         params = config.load(repo / params_path)
         out["task"] = params.data.task
+        out["site_url"] = params.site.url or site_url
         evaluate(repo, params, baseline_ref, allow_dirty, out)
     except GitmlError as exc:
         out.update(verdict="error", error=str(exc), summary="The gate could not evaluate the candidate.")
