@@ -27,7 +27,7 @@ from gitml.config.site import Site
 from gitml.config.tune import Categorical, Distribution, IntRange, Tune
 
 __all__ = [
-    "AUTO_TARGET", "CALENDAR_PARTS", "Alert", "Bootstrap", "Candidate", "Card", "Categorical", "ColumnSpec", "Compute",
+    "AUTO_TARGET", "Alert", "Bootstrap", "CALENDAR_PARTS", "Candidate", "Card", "Categorical", "ColumnSpec", "Compute",
     "Contract", "Data", "DatasetDrift", "Distribution", "Eda", "Evaluate", "FeatureView", "Features", "FileSource",
     "Gate", "GatePolicies", "GateReport", "IntRange", "LabelTable", "MetricPolicy", "Model", "Monitor", "Params",
     "Paths", "PredictionLog", "Project", "Registry", "Section", "Serve", "Site", "SklearnSource", "Split",
