@@ -13,31 +13,53 @@ from gitml.core.errors import ConfigError
 
 
 def _edit_params(project, edit, changes: dict) -> None:
-    """Make params.yaml differ from conf/ by `changes`, with conf/ edited after it (the stale case)."""
+    """Make params.yaml differ from conf/ by `changes` (a hand edit)."""
     params = project / "params.yaml"
     params.write_text(yaml.safe_dump(edit(yaml.safe_load(params.read_text()), changes), sort_keys=False))
-    later = params.stat().st_mtime + 10
-    for path in (project / "conf").rglob("*.yaml"):
-        os.utime(path, (later, later))
 
 
 def test_editing_conf_without_composing_is_stale(project):
     config = project / "conf" / "config.yaml"
     config.write_text(config.read_text().replace("seed: 42", "seed: 7"))
-    later = (project / "params.yaml").stat().st_mtime + 10
-    os.utime(config, (later, later))
 
-    stale = r"params\.yaml: stale, .* at gate\.bootstrap\.seed, model\.random_state, seed, tune\.seed;"
+    stale = (r"params\.yaml: differs from the composition of conf/ at gate\.bootstrap\.seed \(params\.yaml 42, "
+             r"conf/ 7\); model\.random_state .*; and 1 more; run `gitml compose` to take conf/'s values, or "
+             r"`gitml compose gate\.bootstrap\.seed=42 model\.random_state=42 seed=42` to write")
     with pytest.raises(ConfigError, match=stale):
         check.check_project("params.yaml", "conf")
 
 
-def test_params_composed_with_overrides_after_conf_are_fresh(project):
-    compose.write("params.yaml", "conf", ["seed=7", "model.n_estimators=11"])
+def test_a_hand_edit_of_params_is_caught_by_content_whatever_the_file_times(project):
+    """The old check trusted a params.yaml written after conf/; a hand edit is one such."""
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("max_depth: null", "max_depth: 5"))
     later = max(p.stat().st_mtime for p in (project / "conf").rglob("*")) + 10
-    os.utime(project / "params.yaml", (later, later))
+    os.utime(params, (later, later))
 
-    assert check.check_project("params.yaml", "conf").seed == 7
+    with pytest.raises(ConfigError, match=r"at model\.max_depth \(params\.yaml 5, conf/ null\); .*"
+                                          r"`gitml compose model\.max_depth=5`"):
+        check.check_project("params.yaml", "conf")
+
+
+def test_params_composed_with_overrides_not_in_conf_are_stale(project):
+    compose.write("params.yaml", "conf", ["seed=7"])
+
+    with pytest.raises(ConfigError, match=r"differs from the composition of conf/ at gate\.bootstrap\.seed"):
+        check.check_project("params.yaml", "conf")
+
+
+def test_a_model_of_the_other_task_is_reported_with_the_configs_that_suit(project):
+    compose.write("params.yaml", "conf", ["model=logistic_regression", "data=diabetes"])
+    config = project / "conf" / "config.yaml"
+    config.write_text(config.read_text().replace("model: random_forest", "model: logistic_regression")
+                      .replace("data: breast_cancer", "data: diabetes"))
+
+    with pytest.raises(ConfigError) as caught:
+        check.check_project("params.yaml", "conf")
+
+    assert str(caught.value) == (
+        "model._target_: 'sklearn.linear_model.LogisticRegression' is not a regression estimator (data.task is "
+        "regression); model configs for regression: auto, hist_gradient_boosting, linear, random_forest, ridge")
 
 
 def test_valid_project_passes(project):
@@ -104,7 +126,8 @@ def test_check_reports_schema_and_semantic_problems_together(write_params):
 def test_stale_params_detected(project, edit_params):
     _edit_params(project, edit_params, {"seed": 7})
 
-    with pytest.raises(ConfigError, match=r"params\.yaml: stale, .* at seed;"):
+    with pytest.raises(ConfigError, match=r"params\.yaml: differs from the composition of conf/ at seed "
+                                          r"\(params\.yaml 7, conf/ 42\)"):
         check.check_project("params.yaml", "conf")
 
 
@@ -115,7 +138,7 @@ def test_stale_and_schema_problems_reported_together(project, edit_params):
         check.check_project("params.yaml", "conf")
 
     lines = str(caught.value).splitlines()
-    assert lines[0].startswith("params.yaml: stale, ")
+    assert lines[0].startswith("params.yaml: differs from the composition of conf/ at ")
     assert lines[1].startswith("params.yaml: evaluate.curve_points: ")
 
 
@@ -126,7 +149,7 @@ def test_stale_and_semantic_problems_reported_together(project, edit_params):
         check.check_project("params.yaml", "conf")
 
     lines = str(caught.value).splitlines()
-    assert lines[0].startswith("params.yaml: stale, ")
+    assert lines[0].startswith("params.yaml: differs from the composition of conf/ at ")
     assert lines[1].startswith("features.drop: ")
 
 

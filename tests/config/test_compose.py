@@ -25,7 +25,7 @@ def test_committed_params_equal_composition_of_conf():
 def test_group_override_switches_model():
     model = _composed("model=hist_gradient_boosting")["model"]
 
-    assert model["_target_"] == "sklearn.ensemble.HistGradientBoostingClassifier"
+    assert model["_target_"] == "gitml.model.estimators.HistGradientBoosting"
     assert "n_estimators" not in model
 
 
@@ -78,7 +78,10 @@ def test_check_fresh_names_key_edited_in_conf(project):
     evaluate = project / "conf" / "evaluate" / "default.yaml"
     evaluate.write_text(evaluate.read_text().replace("curve_points: 200", "curve_points: 50"))
 
-    with pytest.raises(ConfigError, match=r"params\.yaml: stale, .* at evaluate\.curve_points; run `gitml compose`"):
+    message = (r"params\.yaml: differs from the composition of conf/ at evaluate\.curve_points \(params\.yaml 200, "
+               r"conf/ 50\); run `gitml compose` to take conf/'s values, or `gitml compose evaluate\.curve_points=200` "
+               r"to write params\.yaml's values into it$")
+    with pytest.raises(ConfigError, match=message):
         compose.check_fresh("params.yaml", "conf")
 
 
@@ -86,14 +89,17 @@ def test_check_fresh_names_key_edited_in_params(project):
     params = project / "params.yaml"
     params.write_text(params.read_text().replace("seed: 42", "seed: 7"))
 
-    with pytest.raises(ConfigError, match=r"stale, .* at gate\.bootstrap\.seed, seed, tune\.seed;"):
+    message = r"at gate\.bootstrap\.seed \(params\.yaml 7, conf/ 42\); seed \(params\.yaml 7, conf/ 42\); tune\.seed "
+    with pytest.raises(ConfigError, match=message):
         compose.check_fresh("params.yaml", "conf")
 
 
 def test_check_fresh_on_missing_params(project):
     (project / "params.yaml").unlink()
 
-    with pytest.raises(ConfigError, match=r"params\.yaml: stale, .* and \d+ more"):
+    message = (r"params\.yaml: differs from the composition of conf/ at \S+ \(params\.yaml absent, conf/ .*; "
+               r"and \d+ more; run `gitml compose` to take conf/'s values$")
+    with pytest.raises(ConfigError, match=message):
         compose.check_fresh("params.yaml", "conf")
 
 
@@ -107,6 +113,7 @@ def test_check_fresh_reports_formatting_only_difference(project):
 
 def test_stale_keys_lists_changed_added_and_removed_leaves():
     assert compose.stale_keys("a: 1\nb: {c: 2}\n", "a: 1\nb: {c: 3}\nd: 4\n") == ["b.c", "d"]
+    assert compose.differences("a: 1\nb: {c: 2}\n", "b: {c: 3}\n") == [("a", 1, ...), ("b.c", 2, 3)]
 
 
 def test_write_creates_params(project):

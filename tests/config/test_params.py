@@ -13,7 +13,8 @@ def test_repository_params_load(write_params, repo_params):
     params = config.load(write_params(raw=repo_params))
 
     assert params.data.target == "diagnosis"
-    assert params.model.target_ == "sklearn.ensemble.RandomForestClassifier"
+    assert params.model.target_ == "gitml.model.estimators.RandomForest"
+    assert params.model.arguments["task"] == "classification"
     assert params.features.split.test_size == 0.2
 
 

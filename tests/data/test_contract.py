@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
 
 from gitml.config import Contract, Data
+from gitml.core.errors import DataError
 from gitml.data import contract, sources
 
 
@@ -268,14 +270,32 @@ def test_duplicates_allowed_by_policy(frame, spec):
     assert report["warnings"] == []
 
 
-def test_target_nulls_fail_even_when_nulls_allowed(frame, spec):
+def test_rows_without_a_target_are_counted_not_failed(frame, spec):
     frame["label"] = ["yes", None, "yes", "no"]
     relaxed = spec.model_copy(update={"max_null_fraction": 1.0})
 
-    report = contract.check(frame, relaxed, "label")
+    report = contract.check(frame, relaxed, "label", "classification")
 
-    assert report["failed_columns"] == ["label"]
-    assert report["columns"]["label"]["problems"] == ["1 rows have no target"]
+    assert report["ok"] is True and report["rows_without_target"] == 1
+    assert report["warnings"] == ["1 rows have no target 'label': they are left out of training and testing"]
+
+
+@pytest.mark.parametrize(("task", "values", "message"), [
+    ("classification", ["yes", "yes", None, "yes"], r"target 'label' has a single class \('yes' in all 3 rows\)"),
+    ("regression", [2.5, 2.5, 2.5, 2.5], r"target 'label' has a single value \(2\.5 in all 4 rows\)"),
+    ("classification", [None, None, None, None], "target 'label' has no values"),
+])
+def test_a_target_with_one_value_fails_in_one_line(frame, task, values, message):
+    frame["label"] = values
+    relaxed = _contract({"label": {"dtype": "str" if task == "classification" else "float",
+                                   "role": "categorical" if task == "classification" else "numeric"}},
+                        max_null_fraction=1.0, extra_columns="ignore")
+
+    report = contract.check(frame, relaxed, "label", task)
+
+    assert report["ok"] is False
+    assert len(report["problems"]) == 1
+    assert re.match(message + ": nothing to learn$", report["problems"][0])
 
 
 def test_missing_target_is_dataset_problem(frame, spec):
@@ -321,3 +341,89 @@ def test_report_is_json_serialisable(frame, spec):
     frame.loc[0, "age"] = 5
 
     json.dumps(contract.check(frame, spec, "label"), allow_nan=False)
+
+
+# --- inference on real-shaped columns -------------------------------------------------------------
+
+@pytest.mark.parametrize(("values", "task", "reason"), [
+    (["a", "b", "c"] * 10, "classification", "target 'y' is text with 3 classes"),
+    ([True, False] * 10, "classification", "target 'y' is true/false"),
+    ([1, 2, 3, 4, 5] * 6, "classification", "target 'y' holds 5 whole numbers: class codes (at most 20 are)"),
+    ([1.0, 2.0, None] * 10, "classification", "target 'y' holds 2 whole numbers: class codes"),
+    (list(range(100, 11702)), "regression", "target 'y' holds 11,602 distinct whole numbers: a quantity"),
+    ([0.5, 1.25, 3.0] * 10, "regression", "target 'y' holds 3 distinct numbers: a quantity"),
+    (list(range(21)), "regression", "target 'y' holds 21 distinct whole numbers: a quantity"),
+])
+def test_task_inference_gets_real_targets_right(values, task, reason):
+    found, said = contract.infer_task(pd.Series(values, name="y"), "y")
+
+    assert found == task
+    assert said.startswith(reason)
+
+
+def test_a_single_class_target_cannot_be_inferred():
+    with pytest.raises(DataError, match=r"^target 'y' has a single class \('no' in all 3 rows\): nothing to learn$"):
+        contract.infer_task(pd.Series(["no", "no", None, "no"]), "y")
+
+
+def test_class_balance_names_the_smallest_classes_first():
+    assert contract.class_balance(pd.Series([0] * 98 + [1] * 2)) == "2 classes, smallest first: 1 2.0%, 0 98.0%"
+
+
+def test_real_table_columns_get_their_roles():
+    n = 40
+    frame = pd.DataFrame({
+        "customer_id": range(1000, 1000 + n),
+        "row": range(n),
+        "code": [f"C-{i:04d}" for i in range(n)],
+        "signup": [f"2024-01-{1 + i % 28:02d}" for i in range(n)],
+        "seen_at": pd.date_range("2024-01-01 08:00", periods=n, freq="h"),
+        "active": [True, False, None, True] * 10,
+        "zone": [1, 2, 3, 4, 5] * 8,
+        "city": ["Oslo", "Lima", None, "Pune"] * 10,
+        "amount": [0.5 * i for i in range(n)],
+        "y": ["a", "b"] * 20,
+    })
+
+    columns = contract.infer(frame, "y", "classification")["columns"]
+
+    assert {name: (c["dtype"], c["role"]) for name, c in columns.items()} == {
+        "customer_id": ("int", "id"), "row": ("int", "id"), "code": ("str", "id"),
+        "signup": ("datetime", "datetime"), "seen_at": ("datetime", "datetime"),
+        "active": ("bool", "categorical"), "zone": ("int", "numeric"), "city": ("str", "categorical"),
+        "amount": ("float", "numeric"), "y": ("str", "categorical"),
+    }
+    assert columns["signup"]["calendar"] == ["year", "month", "day", "day_of_week"]
+    assert columns["seen_at"]["calendar"] == ["year", "month", "day", "day_of_week", "hour"]
+    assert columns["city"]["categories"] == ["Lima", "Oslo", "Pune"]
+    report = contract.check(frame, Contract.model_validate(contract.infer(frame, "y", "classification")), "y")
+    assert report["ok"], contract.summary(report)
+    assert contract.notes(frame, contract.infer(frame, "y", "classification"), "y") == [
+        "identifiers (kept out of the model, passed through by `gitml predict`): customer_id, row, code",
+        "date 'signup': the model reads its year, month, day, day_of_week (`calendar: []` leaves it out)",
+        "date 'seen_at': the model reads its year, month, day, day_of_week, hour (`calendar: []` leaves it out)",
+        "whole numbers with few values, kept numeric: zone (5 values); if they are codes, give them "
+        "`role: categorical`",
+    ]
+
+
+def test_a_number_target_of_a_classification_holds_its_codes():
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [3.0, 1.0, None, 1.0]})
+
+    assert contract.infer(frame, "y", "classification")["columns"]["y"] == {
+        "dtype": "int", "role": "categorical", "categories": [1, 3], "max_null_fraction": 0.385}
+
+
+def test_text_cannot_be_a_regression_target():
+    with pytest.raises(DataError, match="target 'y' holds text, not numbers"):
+        contract.infer(pd.DataFrame({"y": ["a", "b"]}), "y", "regression")
+
+
+def test_dates_that_do_not_parse_are_named(frame):
+    frame["when"] = ["2024-01-01", "2024-13-45", "soon", None]
+    spec = _contract({"when": {"dtype": "datetime", "role": "datetime", "max_null_fraction": 0.5}},
+                     extra_columns="ignore")
+
+    report = contract.check(frame, spec, "label")
+
+    assert report["columns"]["when"]["problems"] == ["2 values are not dates or times: '2024-13-45', 'soon'"]

@@ -144,6 +144,16 @@ def test_file_source_parquet(tmp_path):
     pd.testing.assert_frame_equal(frame, expected, check_dtype=False)
 
 
+def test_ordered_categoricals_of_a_parquet_file_are_plain_values(tmp_path):
+    cut = pd.Categorical(["Good", None, "Ideal"], categories=["Fair", "Good", "Ideal"], ordered=True)
+    pd.DataFrame({"cut": cut, "target": [1, 2, 3]}).to_parquet(tmp_path / "d.parquet")
+
+    frame = sources.load(_data({"kind": "file", "path": str(tmp_path / "d.parquet")}), seed=0)
+
+    assert not isinstance(frame["cut"].dtype, pd.CategoricalDtype) and frame["cut"].tolist()[::2] == ["Good", "Ideal"]
+    assert frame["cut"].isna().tolist() == [False, True, False]
+
+
 def test_file_source_explicit_format(tmp_path):
     (tmp_path / "d.txt").write_text("x,target\n1,a\n")
 

@@ -30,7 +30,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, new_project: Callable[[Pat
 
 def test_repro_produces_every_output(project: Path, run: Run) -> None:
     metrics = json.loads((project / "reports" / "metrics.json").read_text())
-    assert set(metrics) == {"accuracy", "f1", "precision", "recall", "roc_auc", "log_loss"}
+    assert set(metrics) == {"accuracy", "balanced_accuracy", "f1", "precision", "recall", "roc_auc", "log_loss"}
     assert metrics["roc_auc"] > 0.95
     for output in ("models/model.skops", "models/signature.json", "reports/predictions.parquet",
                    "reports/plots/roc.json", "reports/importance.json", "data/features/train.parquet",

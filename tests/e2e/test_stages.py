@@ -99,7 +99,7 @@ def test_train_writes_signature(out):
 def test_evaluate_writes_metrics(out):
     metrics = json.loads((out / "reports/metrics.json").read_text())
 
-    assert set(metrics) == {"accuracy", "f1", "precision", "recall", "roc_auc", "log_loss"}
+    assert set(metrics) == {"accuracy", "balanced_accuracy", "f1", "precision", "recall", "roc_auc", "log_loss"}
     assert 0.5 < metrics["accuracy"] <= 1.0
 
 

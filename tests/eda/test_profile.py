@@ -48,7 +48,11 @@ def _frame(task: str, n: int = 500) -> pd.DataFrame:
 
 
 def _profile(frame: pd.DataFrame, task: str) -> dict:
-    spec = Contract.model_validate(contract.infer(frame, "label", task, max_categories=1000))
+    """The profile under the inferred contract, `ident` declared categorical (inference makes it an `id`)."""
+    inferred = contract.infer(frame, "label", task, max_categories=1000)
+    assert inferred["columns"]["ident"]["role"] == "id"
+    inferred["columns"]["ident"] = {"dtype": "str", "role": "categorical"}
+    spec = Contract.model_validate(inferred)
     return profile.profile(pa.Table.from_pandas(frame, preserve_index=False), spec, "label", task, CFG)
 
 
@@ -110,6 +114,21 @@ def test_warnings_name_each_problem_column(task: str) -> None:
     assert "identifier" in next(w["message"] for w in result["warnings"] if w["column"] == "ident")
 
 
+def test_identifiers_and_dates_are_profiled_without_association_or_warnings() -> None:
+    frame = pd.DataFrame({"key": [f"k{i}" for i in range(60)], "label": ["a", "b", "c"] * 20,
+                          "when": pd.date_range("2024-01-01", periods=60, freq="D")})
+    spec = Contract.model_validate(contract.infer(frame, "label", "classification"))
+
+    result = profile.profile(pa.Table.from_pandas(frame, preserve_index=False), spec, "label", "classification", CFG)
+
+    assert [result["columns"][name]["role"] for name in ("key", "when")] == ["id", "datetime"]
+    assert result["columns"]["when"]["distinct"] == 60
+    assert result["columns"]["when"]["top"][0]["value"].startswith("2024-01-01 00:00:00")
+    assert "target_association" not in result["columns"]["key"] | result["columns"]["when"]
+    assert result["warnings"] == []
+    json.dumps(result)  # what the eda stage writes
+
+
 def _stage(tmp_path: Path, raw: dict, frame: pd.DataFrame) -> dict:
     raw["data"] = {"source": {"kind": "file", "path": str(tmp_path / "in.csv")}, "task": "classification",
                    "target": "label", "contract": contract.infer(frame, "label", "classification")}
@@ -161,7 +180,7 @@ def test_page_renders_in_headless_chromium_without_console_errors(tmp_path: Path
     paths = _stage(tmp_path, compose_raw(tmp_path), _frame("classification"))
     dom, console = render(Path(paths["eda_html"]), tmp_path)
     assert console == []
-    assert dom.count("<svg") == 12 and "Warnings (5)" in dom
+    assert dom.count("<svg") == 12 and "Warnings (4)" in dom  # `ident` is inferred an identifier: no warning
 
 
 def test_numbers_and_charts_escape_and_format() -> None:

@@ -46,8 +46,8 @@ def test_default_config_compiles_to_the_original_column_transformer(tmp_path: Pa
 
 def test_shorthand_kinds_expand_to_targets_with_overridable_defaults(composed_params) -> None:
     assert spec.step_spec({"kind": "onehot", "min_frequency": 5}) == {
-        "_target_": "sklearn.preprocessing.OneHotEncoder", "handle_unknown": "ignore", "sparse_output": False,
-        "min_frequency": 5,
+        "_target_": "sklearn.preprocessing.OneHotEncoder", "handle_unknown": "infrequent_if_exist",
+        "max_categories": 50, "sparse_output": False, "min_frequency": 5,
     }
     assert spec.step_spec({"kind": "clip", "upper": 3}) == {"_target_": "gitml.features.transforms.Clip", "upper": 3}
     assert spec.step_spec({"_target_": "x.Y", "a": 1}) == {"_target_": "x.Y", "a": 1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -18,13 +19,14 @@ def _columns(params):
 
 
 def test_input_columns_by_role_without_target(small_params):
-    assert _columns(small_params) == {"numeric": ["num_0", "num_1", "num_2"], "categorical": ["cat_0", "cat_1"]}
+    assert _columns(small_params) == {"numeric": ["num_0", "num_1", "num_2"], "categorical": ["cat_0", "cat_1"],
+                                      "datetime": []}
 
 
 def test_input_columns_without_dropped(make_params):
     params = make_params({"features.drop": ["num_1", "cat_0"]})
 
-    assert _columns(params) == {"numeric": ["num_0", "num_2"], "categorical": ["cat_1"]}
+    assert _columns(params) == {"numeric": ["num_0", "num_2"], "categorical": ["cat_1"], "datetime": []}
 
 
 def test_unknown_drop_column(make_params):
@@ -142,3 +144,19 @@ def test_bad_step_kwarg_names_index():
 
     with pytest.raises(ConfigError, match=r"^features\.numeric\[1\]: cannot build .*StandardScaler.*'with_man'"):
         spec.build_steps(specs, "features.numeric", ALLOWED)
+
+
+def test_a_true_false_column_alone_is_categories_for_the_imputer(tmp_path, composed_params) -> None:
+    data = {"source": {"kind": "file", "path": "unused.csv"}, "task": "classification", "target": "y",
+            "contract": {"columns": {"x": {"dtype": "float", "role": "numeric"},
+                                     "member": {"dtype": "bool", "role": "categorical", "categories": [False, True]},
+                                     "y": {"dtype": "str", "role": "categorical"}}}}
+    p = composed_params(tmp_path, data=data)
+    frame = pd.DataFrame({"x": [0.5, 1.5, 2.5, 3.5], "member": [True, False, False, True]})
+    contract = sources.contract(p.data)
+    pre = spec.preprocessor(spec.input_columns(contract, "y", p.features), p.features, ALLOWED, contract)
+
+    out = pre.fit_transform(frame)
+
+    assert out.shape == (4, 3)
+    assert type(pre.named_transformers_["categorical"].steps[0][1]).__name__ == "Categories"

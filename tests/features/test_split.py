@@ -116,3 +116,34 @@ def test_a_missing_input_column_names_the_column(tmp_path: Path, composed_params
     io.write_parquet(p.paths.raw, frame.drop(columns=["mean area"]))
     with pytest.raises(DataError, match=r"columns \['mean area'\] are missing"):
         split.run(p)
+
+
+def test_rows_without_a_target_are_left_out_and_integer_codes_stay_integers(tmp_path: Path, composed_params) -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(1, 4, size=300).astype(float)
+    y[::7] = np.nan  # a CSV column of codes with empty cells reads as floats
+    frame = pd.DataFrame({"x": rng.normal(size=300), "grade": y})
+    data = {"source": {"kind": "file", "path": "unused.csv"}, "task": "classification", "target": "grade",
+            "contract": {"columns": {"x": {"dtype": "float", "role": "numeric"},
+                                     "grade": {"dtype": "int", "role": "categorical", "categories": [1, 2, 3],
+                                               "max_null_fraction": 0.2}}}}
+    p = composed_params(tmp_path, data=data)
+    io.write_parquet(p.paths.raw, frame)
+
+    done = split.run(p)
+
+    assert done["rows_without_target"] == int(np.isnan(y).sum()) == 43
+    train, test = pd.read_parquet(p.paths.train), pd.read_parquet(p.paths.test)
+    assert len(train) + len(test) == 300 - 43
+    assert train["grade"].dtype == np.int64 and set(train["grade"]) == {1, 2, 3}
+
+
+def test_a_table_without_any_target_is_one_error(tmp_path: Path, composed_params) -> None:
+    data = {"source": {"kind": "file", "path": "unused.csv"}, "task": "regression", "target": "y",
+            "contract": {"columns": {"x": {"dtype": "float", "role": "numeric"},
+                                     "y": {"dtype": "float", "role": "numeric", "max_null_fraction": 1.0}}}}
+    p = composed_params(tmp_path, data=data)
+    io.write_parquet(p.paths.raw, pd.DataFrame({"x": [1.0, 2.0], "y": [np.nan, np.nan]}))
+
+    with pytest.raises(DataError, match="no row has a target 'y'"):
+        split.run(p)

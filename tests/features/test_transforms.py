@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from gitml.features.transforms import Bucketize, Clip, DerivedColumns, Log
+from gitml.features.transforms import Bucketize, Calendar, Categories, Clip, DerivedColumns, Log
 
 
 @parametrize_with_checks(
@@ -61,15 +61,19 @@ def test_gitml_transformers_round_trip_through_skops_with_the_default_trust_list
     from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
 
     from gitml.model.modelio import load_model, save_model
 
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"a": rng.exponential(size=60), "b": rng.normal(size=60)})
+    frame = pd.DataFrame({"a": rng.exponential(size=60), "b": rng.normal(size=60), "flag": rng.random(60) < 0.5,
+                          "when": pd.date_range("2024-01-01", periods=60, freq="D").strftime("%Y-%m-%d")})
     y = (frame["a"] > 1).astype(int)
     columns = ColumnTransformer([
         ("log", make_pipeline(Log(), Clip(upper_quantile=0.9)), ["a"]),
         ("bins", Bucketize(n_bins=4), ["b", "ratio"]),
+        ("flag", make_pipeline(Categories(), OneHotEncoder()), ["flag"]),
+        ("when", Calendar(), ["when"]),
     ])
     model = Pipeline([("derive", DerivedColumns({"ratio": "a / (abs(b) + 1)"})), ("columns", columns),
                       ("model", LogisticRegression())]).fit(frame, y)
@@ -77,3 +81,48 @@ def test_gitml_transformers_round_trip_through_skops_with_the_default_trust_list
     loaded = load_model(tmp_path / "model.skops")
     np.testing.assert_array_equal(loaded.predict_proba(frame), model.predict_proba(frame))
     np.testing.assert_array_equal(loaded[:-1].transform(frame), model[:-1].transform(frame))
+
+
+@parametrize_with_checks([Calendar(), Calendar(parts=["year", "hour", "day_of_year"])])
+def test_calendar_follows_sklearn_conventions(estimator, check) -> None:
+    check(estimator)
+
+
+def test_calendar_reads_text_and_timestamps_alike() -> None:
+    text = pd.DataFrame({"d": ["2024-02-29", "2023-12-31T23:30:00", None, "not a date"]})
+    stamps = pd.DataFrame({"d": pd.to_datetime(["2024-02-29", "2023-12-31 23:30:00", None, None], format="ISO8601")})
+    step = Calendar(parts=["year", "month", "day", "day_of_week", "hour"])
+
+    from_text = step.fit(text).transform(text)
+
+    np.testing.assert_array_equal(from_text[:2], [[2024, 2, 29, 3, 0], [2023, 12, 31, 6, 23]])
+    assert np.isnan(from_text[2:]).all()
+    np.testing.assert_array_equal(step.fit(stamps).transform(stamps), from_text)
+    assert list(step.get_feature_names_out()) == ["d_year", "d_month", "d_day", "d_day_of_week", "d_hour"]
+
+
+def test_calendar_reads_the_format_pandas_infers_and_converts_time_zones() -> None:
+    european = pd.DataFrame({"d": ["31/12/2023", "01/02/2024"]})
+    zoned = pd.DataFrame({"d": ["2024-01-01T01:00:00+02:00", "2024-01-01T00:00:00Z"]})
+
+    assert Calendar(parts=["month", "day"]).fit(european).transform(european).tolist() == [[12, 31], [2, 1]]
+    assert Calendar(parts=["day", "hour"]).fit(zoned).transform(zoned).tolist() == [[31, 23], [1, 0]]
+
+
+def test_calendar_refuses_unknown_parts() -> None:
+    with pytest.raises(ValueError, match="Calendar: parts must be some of year, month"):
+        Calendar(parts=["fortnight"]).fit(pd.DataFrame({"d": ["2024-01-01"]}))
+
+
+def test_categories_lets_the_imputer_read_true_false() -> None:
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+
+    flags = pd.DataFrame({"member": [True, False, True]})
+    gappy = pd.DataFrame({"member": [True, None, True]}, dtype=object)
+
+    steps = make_pipeline(Categories(), SimpleImputer(strategy="most_frequent")).fit(flags)
+
+    assert steps.transform(gappy).tolist() == [[True], [True], [True]]  # None is missing, as NaN is
+    assert Categories().fit(flags).transform(flags.to_numpy()).dtype == object
+    assert list(Categories().fit(flags).get_feature_names_out()) == ["member"]

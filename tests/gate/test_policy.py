@@ -85,6 +85,21 @@ def test_metrics_outside_the_policy_are_information() -> None:
     assert policy.verdict(rows) == "pass"
 
 
+def test_a_binary_metric_s_rule_judges_its_multiclass_counterpart() -> None:
+    rules = {"f1": MetricPolicy(direction="higher", floor=0.5), "roc_auc": MetricPolicy(direction="higher"),
+             "accuracy": MetricPolicy(direction="higher")}
+    multiclass = {"f1_macro": 0.7, "roc_auc_ovr": 0.9, "accuracy": 0.8}
+
+    assert list(policy.resolve(rules, multiclass)) == ["f1_macro", "roc_auc_ovr", "accuracy"]
+    assert policy.resolve(rules, multiclass)["f1_macro"].floor == 0.5
+    assert list(policy.resolve(rules, {"f1": 0.7, "roc_auc": 0.9, "accuracy": 0.8})) == ["f1", "roc_auc", "accuracy"]
+
+
+def test_each_judgement_says_what_its_metric_averages() -> None:
+    assert "one-vs-rest" in _judge("roc_auc_ovr").averaging
+    assert _judge("my_kpi").averaging is None
+
+
 def test_a_policy_metric_missing_from_either_side_names_it() -> None:
     with pytest.raises(GateError) as err:
         policy.check_names({"roc_auk": MetricPolicy(direction="higher")}, "classification",

@@ -110,6 +110,16 @@ def test_the_markdown_report() -> None:
     assert "| train | changed: params: model \\| depth |" in text  # pipes escaped inside a cell
     assert "| `models/model.skops` | aaaaaaa | — |" in text
     assert "[workflow run's artifacts](https://github.example/acme/demo/actions/runs/9)" in text
+    assert "Averaging" not in text  # a report written before judgements named their averaging
+
+
+def test_the_markdown_report_says_what_each_metric_averages() -> None:
+    data = _report()
+    data["metrics"][0].update(name="roc_auc_ovr", averaging="one-vs-rest, unweighted mean over the classes")
+
+    text = report.render_markdown(data, report.environment(), 65536)
+
+    assert "Averaging: `roc_auc_ovr` one-vs-rest, unweighted mean over the classes." in text
 
 
 def test_long_tables_are_truncated_to_fit_a_comment() -> None:

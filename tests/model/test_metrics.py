@@ -15,8 +15,9 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from gitml.gate import _weighted
 from gitml.model import metrics
 
-CLASSIFICATION = ["accuracy", "f1", "precision", "recall", "roc_auc", "log_loss"]
-REGRESSION = ["rmse", "mae", "r2"]
+BINARY = ["accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"]
+MULTICLASS = ["accuracy", "balanced_accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc_ovr", "log_loss"]
+REGRESSION = ["rmse", "mae", "r2", "mape"]
 
 
 def _classes(labels: list[Any], seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray]:
@@ -46,15 +47,43 @@ def test_every_metric_has_a_task_and_a_direction() -> None:
         assert metric.direction in {"higher", "lower"}, name
         assert metrics.direction(name) == metric.direction
     assert {name for name, metric in metrics.METRICS.items() if metric.direction == "lower"} == {
-        "log_loss", "rmse", "mae"}
+        "log_loss", "rmse", "mae", "mape"}
 
 
-def test_reported_metrics_per_task_and_the_defaults() -> None:
-    assert metrics.for_task("classification", reported_only=True) == CLASSIFICATION
-    assert metrics.for_task("regression", reported_only=True) == REGRESSION
-    assert set(metrics.for_task("classification")) == {*CLASSIFICATION, "balanced_accuracy"}
+def test_reported_metrics_per_kind_of_target_and_the_defaults() -> None:
+    assert metrics.reported("classification", 2) == BINARY
+    assert metrics.reported("classification", 3) == metrics.reported("classification", 12) == MULTICLASS
+    assert metrics.reported("regression", 0) == REGRESSION
+    assert set(metrics.for_task("classification")) == {*BINARY, *MULTICLASS}
     for task, name in metrics.DEFAULT.items():
         assert metrics.METRICS[name].task == task
+
+
+def test_every_classification_metric_says_what_it_averages() -> None:
+    for name in metrics.for_task("classification"):
+        assert metrics.averaging(name), name
+    assert "positive class" in metrics.averaging("f1")
+    assert "unweighted mean over the classes" in metrics.averaging("f1_macro")
+    assert "one-vs-rest" in metrics.averaging("roc_auc_ovr")
+    assert metrics.averaging("my_kpi") is None
+
+
+@pytest.mark.parametrize(("name", "n_classes", "expected"), [
+    ("f1", 2, "f1"), ("f1", 3, "f1_macro"), ("roc_auc", 5, "roc_auc_ovr"), ("precision", 3, "precision_macro"),
+    ("recall", 3, "recall_macro"), ("accuracy", 3, "accuracy"), ("f1", None, "f1"), ("my_kpi", 3, "my_kpi"),
+])
+def test_a_binary_name_stands_for_its_multiclass_counterpart(name: str, n_classes: int | None,
+                                                              expected: str) -> None:
+    assert metrics.name_for(name, n_classes) == expected
+
+
+def test_metrics_files_written_before_the_names_said_their_averaging_read_under_the_new_names() -> None:
+    old = {"accuracy": 0.9, "f1": 0.8, "precision": 0.7, "recall": 0.6, "roc_auc": 0.95, "log_loss": 0.3}
+
+    assert metrics.readable(old, 4) == {"accuracy": 0.9, "f1_macro": 0.8, "precision_macro": 0.7,
+                                        "recall_macro": 0.6, "roc_auc_ovr": 0.95, "log_loss": 0.3}
+    assert metrics.readable(old, 2) == old  # on two classes the names always meant the positive class
+    assert metrics.readable({"f1": 0.1, "f1_macro": 0.2}, 3) == {"f1": 0.1, "f1_macro": 0.2}
 
 
 @pytest.mark.parametrize(("name", "expected"), [
@@ -79,6 +108,7 @@ def test_binary_metrics_equal_sklearn(labels: list[Any]) -> None:
 
     assert metrics.compute(frame, "classification") == pytest.approx({
         "accuracy": m.accuracy_score(y_true, y_pred),
+        "balanced_accuracy": m.balanced_accuracy_score(y_true, y_pred),
         "f1": m.f1_score(y_true, y_pred, pos_label=positive),
         "precision": m.precision_score(y_true, y_pred, pos_label=positive),
         "recall": m.recall_score(y_true, y_pred, pos_label=positive),
@@ -96,10 +126,11 @@ def test_multiclass_metrics_equal_sklearn() -> None:
 
     assert metrics.compute(frame, "classification") == pytest.approx({
         "accuracy": m.accuracy_score(y_true, y_pred),
-        "f1": m.f1_score(y_true, y_pred, average="macro", zero_division=0),
-        "precision": m.precision_score(y_true, y_pred, average="macro", zero_division=0),
-        "recall": m.recall_score(y_true, y_pred, average="macro", zero_division=0),
-        "roc_auc": m.roc_auc_score(y_true, proba, multi_class="ovr", average="macro", labels=model.classes_),
+        "balanced_accuracy": m.balanced_accuracy_score(y_true, y_pred),
+        "f1_macro": m.f1_score(y_true, y_pred, average="macro", zero_division=0),
+        "precision_macro": m.precision_score(y_true, y_pred, average="macro", zero_division=0),
+        "recall_macro": m.recall_score(y_true, y_pred, average="macro", zero_division=0),
+        "roc_auc_ovr": m.roc_auc_score(y_true, proba, multi_class="ovr", average="macro", labels=model.classes_),
         "log_loss": m.log_loss(y_true, proba, labels=model.classes_),
     }, rel=1e-12)
 
@@ -119,6 +150,7 @@ def test_regression_metrics_equal_sklearn() -> None:
         "rmse": m.root_mean_squared_error(y_true, y_pred),
         "mae": m.mean_absolute_error(y_true, y_pred),
         "r2": m.r2_score(y_true, y_pred),
+        "mape": m.mean_absolute_percentage_error(y_true, y_pred),
     }, rel=1e-12)
 
 
@@ -137,11 +169,19 @@ def test_compute_takes_named_metrics_only() -> None:
 def test_score_of_a_fitted_model_equals_compute_on_its_predictions(labels: list[str]) -> None:
     fit_x, fit_y, test_x, test_y = _classes(labels)
     model = LogisticRegression(max_iter=500).fit(fit_x, fit_y)
-    computed = metrics.compute(metrics.predictions(model, test_x, test_y, "classification"), "classification",
-                               metrics.for_task("classification"))
+    names = [name for name in metrics.for_task("classification")
+             if len(labels) == 2 or metrics.METRICS[name].targets != "binary"]
+    computed = metrics.compute(metrics.predictions(model, test_x, test_y, "classification"), "classification", names)
 
-    assert {name: metrics.score(name, model, test_x, test_y) for name in metrics.for_task("classification")} == (
-        pytest.approx(computed, rel=1e-12))
+    assert {name: metrics.score(name, model, test_x, test_y) for name in names} == pytest.approx(computed, rel=1e-12)
+
+
+def test_score_of_a_binary_metric_on_more_classes_is_an_error() -> None:
+    fit_x, fit_y, test_x, test_y = _classes(["a", "b", "c"])
+    model = LogisticRegression(max_iter=500).fit(fit_x, fit_y)
+
+    with pytest.raises(ValueError, match="f1 is undefined on these rows"):
+        metrics.score("f1", model, test_x, test_y)
 
 
 def test_score_of_a_binary_label_metric_takes_the_second_class_as_positive() -> None:
@@ -205,7 +245,7 @@ def test_gate_bootstrap_metrics_at_unit_weights_equal_compute(task: str, labels:
 
     got = _weighted.weighted_metrics(design, np.ones((1, len(base))), exact=exact)
 
-    assert names == metrics.for_task(task, reported_only=True)
+    assert names == metrics.reported(task, len(labels or []))
     for side, frame in (("base", base), ("cand", cand)):
         expected = metrics.compute(frame, task)
         assert set(expected) == set(names)
@@ -231,9 +271,10 @@ def test_probability_metrics_are_left_out_without_probabilities() -> None:
     base, cand = _pair("classification", ["a", "b"])
     labels_only = base[["y_true", "y_pred"]]
 
-    assert set(metrics.compute(labels_only, "classification")) == {"accuracy", "f1", "precision", "recall"}
+    label_metrics = ["accuracy", "balanced_accuracy", "precision", "recall", "f1"]
+    assert list(metrics.compute(labels_only, "classification")) == label_metrics
     design = _weighted.design(labels_only, cand, "classification")
-    assert design.metric_names() == ["accuracy", "f1", "precision", "recall"]
+    assert design.metric_names() == label_metrics
     got = _weighted.weighted_metrics(design, np.ones((1, len(base))))
     assert {name: float(got["base"][name][0]) for name in design.metric_names()} == pytest.approx(
         metrics.compute(labels_only, "classification"), rel=1e-9)

@@ -363,7 +363,7 @@ def test_library_warnings_go_into_the_report_not_to_the_terminal(
         report = compare(ref, cur, tmp_path)
     assert report["warnings"] == [{"category": "UndefinedMetricWarning", "count": 1, "message":
                                    "Only one class is present in y_true. ROC AUC score is not defined in that case."}]
-    assert math.isnan(report["checks"]["performance"]["metrics"]["roc_auc"]["current"])  # undefined, as warned
+    assert math.isnan(report["checks"]["performance"]["metrics"]["roc_auc_ovr"]["current"])  # undefined, as warned
     text = render.markdown(report)
     assert "- library warnings: 1 (UndefinedMetricWarning: Only one class is present in y_true." in text
 

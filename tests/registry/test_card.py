@@ -34,7 +34,7 @@ def outputs(tmp_path: Path, repo_root: Path) -> Path:
     Path(paths["model"]).write_bytes(b"model bytes")
     files = {
         "signature": {"inputs": [{"name": "x|1", "dtype": "float", "role": "numeric"}], "task": "regression"},
-        "metrics": {"rmse": 0.25, "mae": 0.2, "r2": 0.9},
+        "metrics": {"rmse": 0.25, "mae": 0.2, "r2": 0.9, "mape": 0.1},
         "importance": [{"feature": "x|1", "importance_mean": 0.5, "importance_std": 0.1}],
         "validation": {"ok": True, "warnings": []},
     }
@@ -57,7 +57,9 @@ def test_regression_card(outputs: Path) -> None:
     assert scatter.startswith("<svg") and "Predicted vs actual" in scatter
     assert "&lt;script&gt;" in html and "<script>" not in html
     assert "| x\\|1 | 0.5 | 0.1 |" in markdown and "- Only | pipes | here." in markdown
-    assert "| rmse | 0.25 |" in markdown and "4 in total" in markdown
+    assert "| rmse | 0.25 |  |" in markdown and "4 in total" in markdown
+    assert "| mape | 0.1 | mean of \\|error\\| / \\|actual\\|, as a fraction (0.1 is 10%) |" in markdown
+    assert "<td>mape</td><td class=\"num\">0.1</td><td>mean of |error| / |actual|" in html
     assert not list(outputs.rglob("*.tmp"))
 
 

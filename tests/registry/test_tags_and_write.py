@@ -207,7 +207,7 @@ def test_lineage_reads_the_version_commit_and_feature_catalog(repo: Path, capsys
     assert old["model"] == {"path": "models/model.skops", "md5": f"{1:032x}"}
     assert old["outputs"]["data/raw/dataset.parquet"] == "a" * 32
     assert old["metrics"] == {"accuracy": 0.901, "note": "x"} and old["features"] is None
-    assert old["params"]["model"]["_target_"] == "sklearn.ensemble.RandomForestClassifier"
+    assert old["params"]["model"]["_target_"] == "gitml.model.estimators.RandomForest"
     assert old["commit_info"]["author"] == "Ada <ada@gitml.local>" and old["commit_info"]["subject"] == "train 1"
     new = json.loads(gitml(repo, "lineage", "model", "--json", capsys=capsys)[1])
     assert new["version"] == "v0.0.2" and new["features"] == {"age": "h1", "ratio": "h2"}

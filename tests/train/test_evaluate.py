@@ -43,6 +43,7 @@ def test_binary_metrics_equal_sklearn(labels):
     assert got == pytest.approx(
         {
             "accuracy": m.accuracy_score(y_true.tolist(), y_pred.tolist()),
+            "balanced_accuracy": m.balanced_accuracy_score(y_true.tolist(), y_pred.tolist()),
             "f1": m.f1_score(y_true.tolist(), y_pred.tolist(), pos_label=positive),
             "precision": m.precision_score(y_true.tolist(), y_pred.tolist(), pos_label=positive),
             "recall": m.recall_score(y_true.tolist(), y_pred.tolist(), pos_label=positive),
@@ -62,10 +63,11 @@ def test_multiclass_metrics_equal_sklearn(labels):
     assert got == pytest.approx(
         {
             "accuracy": m.accuracy_score(y_true, y_pred),
-            "f1": m.f1_score(y_true, y_pred, average="macro", zero_division=0),
-            "precision": m.precision_score(y_true, y_pred, average="macro", zero_division=0),
-            "recall": m.recall_score(y_true, y_pred, average="macro", zero_division=0),
-            "roc_auc": m.roc_auc_score(y_true, proba, multi_class="ovr", labels=labels),
+            "balanced_accuracy": m.balanced_accuracy_score(y_true, y_pred),
+            "f1_macro": m.f1_score(y_true, y_pred, average="macro", zero_division=0),
+            "precision_macro": m.precision_score(y_true, y_pred, average="macro", zero_division=0),
+            "recall_macro": m.recall_score(y_true, y_pred, average="macro", zero_division=0),
+            "roc_auc_ovr": m.roc_auc_score(y_true, proba, multi_class="ovr", labels=labels),
             "log_loss": m.log_loss(y_true, proba, labels=labels),
         }
     )
@@ -83,6 +85,7 @@ def test_regression_metrics_equal_sklearn():
             "rmse": m.root_mean_squared_error(y_true, y_pred),
             "mae": m.mean_absolute_error(y_true, y_pred),
             "r2": m.r2_score(y_true, y_pred),
+            "mape": m.mean_absolute_percentage_error(y_true, y_pred),
         }
     )
 

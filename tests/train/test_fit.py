@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sklearn.base import is_regressor
+from sklearn.base import is_classifier, is_regressor
 
 from gitml import config
 from gitml.config import compose, targets
@@ -34,12 +34,22 @@ def test_estimator_suits_classification(small_params):
 
 
 def test_classifier_for_regression_task(make_params):
-    params = make_params({"data.task": "regression"})
+    params = make_params({"data.task": "regression", "model": {"_target_": "sklearn.ensemble.RandomForestClassifier"}})
 
     with pytest.raises(
         ConfigError,
-        match=r"^model\._target_: 'sklearn\.ensemble\.RandomForestClassifier' is not a regression estimator",
+        match=r"^model\._target_: 'sklearn\.ensemble\.RandomForestClassifier' is not a regression estimator "
+              r"\(data\.task is regression\)$",
     ):
+        _estimator(params)
+
+
+def test_a_family_told_the_other_task_names_both(make_params):
+    params = make_params({"data.task": "regression"})  # model.task is still classification
+
+    with pytest.raises(ConfigError, match=r"^model\._target_: 'gitml\.model\.estimators\.RandomForest' builds a "
+                                          r"RandomForestClassifier \(model\.task is classification\) "
+                                          r"\(data\.task is regression\)$"):
         _estimator(params)
 
 
@@ -76,37 +86,47 @@ def test_pipeline_has_features_then_model(small_params):
     assert [name for name, _ in pipeline.build(small_params, small_params.model.spec()).steps] == ["features", "model"]
 
 
-def _option_params(option: str, small_source: dict[str, Any]) -> config.Params:
+def _option_params(option: str, task: str, small_source: dict[str, Any]) -> config.Params:
     raw = yaml.safe_load(compose.compose(ROOT / "conf", [f"model={option}"]))
-    model_class = targets.resolve(raw["model"]["_target_"], "model", raw["project"]["allowed_targets"])
-    task = "regression" if is_regressor(model_class()) else "classification"
     raw["data"] = {"source": dict(small_source), "task": task, "target": "target"}
+    if "task" in raw["model"]:
+        raw["model"]["task"] = task  # what `task: ${data.task}` composes to on this data
     for key, small in (("n_estimators", 10), ("max_iter", 20)):
         if key in raw["model"] and "LogisticRegression" not in raw["model"]["_target_"]:
             raw["model"][key] = small
     return config.validate(raw)
 
 
-@pytest.mark.parametrize("option", MODEL_OPTIONS)
-def test_every_model_option_fits_its_task(option, small_source):
-    params = _option_params(option, small_source)
+def _tasks(option: str) -> list[str]:
+    raw = yaml.safe_load(compose.compose(ROOT / "conf", [f"model={option}"]))
+    cls = targets.resolve(raw["model"]["_target_"], "model", raw["project"]["allowed_targets"])
+    return [task for task in ("classification", "regression") if pipeline.suits(cls, task)]
+
+
+OPTION_TASKS = [(option, task) for option in MODEL_OPTIONS for task in _tasks(option)]
+
+
+@pytest.mark.parametrize(("option", "task"), OPTION_TASKS)
+def test_every_model_option_fits_the_tasks_it_suits(option, task, small_source):
+    params = _option_params(option, task, small_source)
     frame = sources.load(params.data, params.seed)
 
     model = _fit(params, frame)
 
     predicted = model.predict(frame.drop(columns=["target"]))
     assert len(predicted) == len(frame)
-    if params.data.task == "classification":
-        assert set(predicted) <= {"class_0", "class_1"}
+    if task == "classification":
+        assert is_classifier(model[-1]) and set(predicted) <= {"class_0", "class_1"}
         assert model.score(frame.drop(columns=["target"]), frame["target"]) > 0.6
     else:
+        assert is_regressor(model[-1])
         assert model.score(frame.drop(columns=["target"]), frame["target"]) > 0.0
 
 
-def test_model_options_cover_both_tasks(small_source):
-    tasks = {_option_params(option, small_source).data.task for option in MODEL_OPTIONS}
-
-    assert tasks == {"classification", "regression"}
+def test_the_task_neutral_families_suit_both_tasks_and_the_single_class_configs_one():
+    assert {option for option, _ in OPTION_TASKS if _tasks(option) == ["classification", "regression"]} == {
+        "hist_gradient_boosting", "linear", "random_forest"}
+    assert _tasks("logistic_regression") == ["classification"] and _tasks("ridge") == ["regression"]
 
 
 def test_fit_is_deterministic(small_params, small_frame):

@@ -13,6 +13,7 @@ import yaml
 
 from gitml import config
 from gitml.cli import check
+from gitml.config import targets
 from gitml.core.errors import ConfigError, TuneError
 from gitml.model import metrics, pipeline
 from gitml.train import fit
@@ -23,7 +24,7 @@ def _study(params: config.Params, family: str, frame: pd.DataFrame, n_trials: in
            show_progress: bool | None = None) -> study.StudyResult:
     """One search of the configured model, as the tune stage runs it: its space, its metric, its pipeline."""
     spec = params.model.spec()
-    searched = space.space_for(spec["_target_"], params.tune.spaces)[1]
+    searched = space.space_of(params, spec)
     return study.run_study(params, family, spec, searched, space.metric(params),
                            lambda chosen: pipeline.build(params, chosen), frame, n_trials, n_jobs, show_progress)
 
@@ -73,7 +74,7 @@ def test_tuned_model_beats_the_default_where_regularisation_is_known_to_matter(t
 
 
 @pytest.mark.parametrize(("data", "expected"), [
-    ("linear", {"logistic_regression"}),
+    ("linear", {"linear"}),
     ("interactions", {"random_forest", "hist_gradient_boosting"}),
 ])
 def test_auto_selection_picks_the_family_the_data_favours(
@@ -85,8 +86,7 @@ def test_auto_selection_picks_the_family_the_data_favours(
         frame, "classification",
         ["model=auto", "model.candidates.random_forest.model.n_estimators=30",
          "model.candidates.hist_gradient_boosting.model.max_iter=30",
-         *(f"model.candidates.{name}.n_trials=3" for name in ("logistic_regression", "random_forest",
-                                                              "hist_gradient_boosting"))],
+         *(f"model.candidates.{name}.n_trials=3" for name in ("linear", "random_forest", "hist_gradient_boosting"))],
         tune={**fast_tune, "spaces": {
             "LogisticRegression": {"C": {"type": "float", "low": 0.01, "high": 10.0, "log": True}},
             "RandomForestClassifier": {"min_samples_leaf": {"type": "int", "low": 1, "high": 5}},
@@ -94,7 +94,7 @@ def test_auto_selection_picks_the_family_the_data_favours(
         }},
     )
     assert params.model.auto and params.model.target_ == "gitml.tune.autoselect.AutoSelect"
-    assert list(autoselect.candidates(params)) == ["logistic_regression", "random_forest", "hist_gradient_boosting"]
+    assert list(autoselect.candidates(params)) == ["linear", "random_forest", "hist_gradient_boosting"]
     monkeypatch.chdir(tmp_path)
     outcome = search.search(params, frame, show_progress=False)
     search.write_outputs(params, outcome)
@@ -107,10 +107,11 @@ def test_auto_selection_picks_the_family_the_data_favours(
     assert selected["_target_"] == outcome.chosen.estimator
     assert {**selected, **outcome.chosen.best_params} == selected
     model = _pipeline(params, pipeline.read_best(params.paths.best_params))[-1]
-    assert f"{type(model).__module__}.{type(model).__name__}".endswith(selected["_target_"].rpartition(".")[2])
-    assert model.get_params().items() >= {k: v for k, v in selected.items() if k != "_target_"}.items()
+    family = targets.resolve(selected["_target_"], "model", params.project.allowed_targets)
+    assert type(model) is family.estimator_class(selected["task"])  # a task-neutral family: the class it builds
+    assert model.get_params().items() >= {k: v for k, v in selected.items() if k in model.get_params()}.items()
     trials = pd.read_csv(params.paths.tuning)
-    assert set(trials["family"]) == {"logistic_regression", "random_forest", "hist_gradient_boosting"}
+    assert set(trials["family"]) == {"linear", "random_forest", "hist_gradient_boosting"}
 
 
 def test_disabled_tuning_writes_empty_outputs_and_train_uses_the_model_config(
@@ -192,9 +193,22 @@ def test_metric_of_the_other_task_and_a_missing_space_are_caught_before_any_tria
 
 def test_auto_candidates_are_validated(tune_params, linear_data) -> None:
     # An invalid candidate is found when params are read, naming its key path.
-    with pytest.raises(ConfigError, match=r"model\.candidates\.ridge\.n_trials"):
-        tune_params(linear_data(60), "classification", ["model=auto", "model.candidates.ridge.n_trials=0"])
-    regression_only = tune_params(linear_data(60), "classification", ["model=auto", "~model.candidates.random_forest",
-                                  "~model.candidates.logistic_regression", "~model.candidates.hist_gradient_boosting"])
+    with pytest.raises(ConfigError, match=r"model\.candidates\.linear\.n_trials"):
+        tune_params(linear_data(60), "classification", ["model=auto", "model.candidates.linear.n_trials=0"])
+    regression_only = tune_params(linear_data(60), "classification", [
+        "model=auto", "~model.candidates.random_forest", "~model.candidates.linear",
+        "~model.candidates.hist_gradient_boosting",
+        "+model.candidates.ridge.model._target_=sklearn.linear_model.Ridge"])
     assert check.semantic_problems(regression_only) == [
         "model.candidates: no candidate is a classification estimator (data.task)"]
+
+
+@pytest.mark.parametrize(("metric", "n_classes", "expected"), [
+    ("auto", 2, "roc_auc"), ("auto", 4, "roc_auc_ovr"), ("auto", None, "roc_auc"),
+    ("f1", 3, "f1_macro"), ("f1", 2, "f1"), ("f1_macro", 2, "f1_macro"), ("log_loss", 5, "log_loss"),
+])
+def test_tuning_metric_suits_the_number_of_classes(metric: str, n_classes: int | None, expected: str,
+                                                    tune_params, linear_data) -> None:
+    params = tune_params(linear_data(60), "classification", [], tune={"metric": metric})
+
+    assert space.metric(params, n_classes) == expected

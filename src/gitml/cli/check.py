@@ -5,14 +5,18 @@ the layer that knows it, and each layer is asked here: the data contract exists,
 features config names real columns and transformers, the estimator imports from an
 allowed module, suits the task and takes its arguments (scikit-learn's own parameter
 constraints), tuning has a metric and a space for it, every `paths.*` stays inside the
-project; and params.yaml must be the composition of conf/. Every problem is reported at once.
+project; and params.yaml must be the composition of conf/, by content, so a hand edit of
+params.yaml is caught like an edit of conf/ that was never composed. Every problem is
+reported at once.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from gitml.config import Params, compose, load
+import yaml
+
+from gitml.config import AUTO_TARGET, Params, compose, load, targets
 from gitml.core.errors import ConfigError
 from gitml.data import sources
 from gitml.features import spec as feature_spec
@@ -20,8 +24,11 @@ from gitml.model import pipeline
 from gitml.tune import space
 
 
-def semantic_problems(params: Params) -> list[str]:
-    """Problems the schema cannot see: imports, task fit, contract, column names, expressions, search spaces."""
+def semantic_problems(params: Params, conf_dir: str | Path | None = None) -> list[str]:
+    """Problems the schema cannot see: imports, task fit, contract, column names, expressions, search spaces.
+
+    With `conf_dir`, a model that does not suit the task is reported with the model configs that do.
+    """
     problems: list[str] = []
     allowed = params.project.allowed_targets
     contract = None
@@ -34,16 +41,30 @@ def semantic_problems(params: Params) -> list[str]:
         try:
             pipeline.estimator(params.model.spec(), params.data.task, allowed)
         except ConfigError as exc:
-            problems.append(str(exc))
+            fitting = suited_configs(Path(conf_dir), params.data.task, allowed) if conf_dir else []
+            hint = f"; model configs for {params.data.task}: {', '.join(fitting)}" if fitting else ""
+            problems.append(f"{exc}{hint}")
     problems.extend(space.problems(params))
     return problems
+
+
+def suited_configs(conf_dir: Path, task: str, allowed: list[str]) -> list[str]:
+    """The options of conf/model/ whose estimator suits `task` (model=auto suits any), by name."""
+    found = []
+    for path in sorted((conf_dir / "model").glob("*.yaml")):
+        try:
+            target = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("_target_")
+            if target == AUTO_TARGET or pipeline.suits(targets.resolve(str(target), "model", allowed), task):
+                found.append(path.stem)
+        except (OSError, yaml.YAMLError, AttributeError, ConfigError):
+            continue  # not a model config gitml can judge; `gitml check` of that option says why
+    return found
 
 
 def check_project(params_path: str | Path = "params.yaml", conf_dir: str | Path = "conf", fresh: bool = True) -> Params:
     """Validate params.yaml fully; raise one ConfigError listing every problem."""
     problems: list[str] = []
-    conf_edited = Path(conf_dir).is_dir() and compose.conf_newer(params_path, conf_dir)
-    if fresh and conf_edited and not compose.inside_experiment():
+    if fresh and Path(conf_dir).is_dir() and not compose.inside_experiment():
         try:
             compose.check_fresh(params_path, conf_dir)
         except ConfigError as exc:
@@ -53,7 +74,7 @@ def check_project(params_path: str | Path = "params.yaml", conf_dir: str | Path 
     except ConfigError as exc:
         raise ConfigError("\n".join([*problems, str(exc)])) from exc
     problems.extend(params.paths.outside())
-    problems.extend(semantic_problems(params))
+    problems.extend(semantic_problems(params, conf_dir if Path(conf_dir).is_dir() else None))
     if problems:
         raise ConfigError("\n".join(problems))
     return params

@@ -12,8 +12,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Task = Literal["classification", "regression"]
+#: What a model feature is: its preprocessing steps are the role's.
 Role = Literal["numeric", "categorical"]
-Dtype = Literal["float", "int", "bool", "str"]
+Dtype = Literal["float", "int", "bool", "str", "datetime"]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Probability = Annotated[float, Field(gt=0.0, lt=1.0)]

@@ -2,9 +2,9 @@
 
 `dvc exp run` composes conf/ into params.yaml with hydra.compose, OmegaConf.resolve and
 OmegaConf.to_yaml; `gitml compose` does exactly that, so both give the same bytes, and
-`dvc repro` (which never composes) can be guarded by a cheap freshness check. Before it
-resolves, it refuses resolvers that build objects or read the environment in the sections
-that name classes (`gitml.config.interpolation`).
+`dvc repro` (which never composes) is guarded by a freshness check that compares the
+composition with params.yaml. Before it resolves, it refuses resolvers that build objects or
+read the environment in the sections that name classes (`gitml.config.interpolation`).
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from gitml.config import interpolation
 from gitml.core import io
 from gitml.core.errors import ConfigError
-from gitml.core.text import flatten
+from gitml.core.text import cut, flatten
 
 
 def compose(conf_dir: str | Path = "conf", overrides: Sequence[str] = (), config_name: str = "config") -> str:
@@ -55,9 +56,15 @@ def write(output: str | Path = "params.yaml", conf_dir: str | Path = "conf", ove
 
 def stale_keys(params_text: str, composed_text: str) -> list[str]:
     """Key paths whose values differ between two params documents."""
-    current = flatten(yaml.safe_load(params_text) or {})
-    wanted = flatten(yaml.safe_load(composed_text) or {})
-    return sorted(key for key in current.keys() | wanted.keys() if current.get(key, ...) != wanted.get(key, ...))
+    return [key for key, _, _ in differences(params_text, composed_text)]
+
+
+def differences(old_text: str, new_text: str) -> list[tuple[str, Any, Any]]:
+    """(key path, old value, new value) of every key whose value differs; a missing side is `...`."""
+    old = flatten(yaml.safe_load(old_text) or {})
+    new = flatten(yaml.safe_load(new_text) or {})
+    return [(key, old.get(key, ...), new.get(key, ...))
+            for key in sorted(old.keys() | new.keys()) if old.get(key, ...) != new.get(key, ...)]
 
 
 def inside_experiment() -> bool:
@@ -65,30 +72,33 @@ def inside_experiment() -> bool:
     return bool(os.environ.get("DVC_EXP_NAME"))
 
 
-def conf_newer(params: str | Path = "params.yaml", conf_dir: str | Path = "conf") -> bool:
-    """Whether a file in conf/ changed after params.yaml was last written.
-
-    params.yaml written after the last edit of conf/ was composed from it, possibly with
-    overrides (`gitml compose k=v`, `dvc exp run -S k=v`); only an edit of conf/ since
-    then can have made it stale, and that costs a stat per file to see.
-    """
-    params = Path(params)
-    if not params.is_file():
-        return True
-    written = params.stat().st_mtime
-    return any(path.stat().st_mtime > written for path in Path(conf_dir).rglob("*") if path.is_file())
+def flow(value: Any) -> str:
+    """A value as one line of YAML (as an override's value, or a line of conf/)."""
+    return yaml.safe_dump(value, default_flow_style=True, width=1 << 20).removesuffix("\n...\n").strip()
 
 
 def check_fresh(params: str | Path = "params.yaml", conf_dir: str | Path = "conf") -> None:
-    """Raise when params.yaml is not the composition of conf/, naming the keys that differ."""
+    """Raise when params.yaml is not the composition of conf/, naming the keys that differ and their values.
+
+    By content, not modification times: a hand edit of params.yaml is caught as surely as an
+    edit of conf/ that was never composed.
+    """
     params = Path(params)
     composed = compose(conf_dir)
     current = params.read_text(encoding="utf-8") if params.is_file() else ""
     if current == composed:
         return
-    keys = stale_keys(current, composed) or ["<formatting>"]
-    shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+    found = differences(current, composed)
+    shown = "; ".join(f"{key} ({params.name} {_shown(old)}, {Path(conf_dir).name}/ {_shown(new)})"
+                      for key, old, new in found[:3])
+    shown = (shown or "<formatting>") + (f"; and {len(found) - 3} more" if len(found) > 3 else "")
+    keep = [f"{key}={flow(old)}" for key, old, new in found[:3] if old is not ... and new is not ...]
+    advice = f", or `gitml compose {' '.join(keep)}` to write {params.name}'s values into it" if keep else ""
     raise ConfigError(
-        f"{params}: stale, it differs from the composition of {conf_dir}/ at {shown}; "
-        "run `gitml compose` (or `gitml repro`)"
+        f"{params}: differs from the composition of {conf_dir}/ at {shown}; "
+        f"run `gitml compose` to take {Path(conf_dir).name}/'s values{advice}"
     )
+
+
+def _shown(value: Any) -> str:
+    return "absent" if value is ... else cut(flow(value), 40)

@@ -50,9 +50,11 @@ class Categorical(Section):
 
 Distribution = Annotated[IntRange | FloatRange | Categorical, Field(discriminator="type")]
 
-#: Metrics tuning can optimise; `auto` is roc_auc for classification, rmse for regression.
+#: Metrics tuning can optimise (gitml.model.metrics); `auto` is roc_auc for two classes, roc_auc_ovr for
+#: more, rmse for regression. A binary name on more classes means its macro counterpart (f1: f1_macro).
 TuneMetric = Literal[
-    "auto", "accuracy", "balanced_accuracy", "f1", "precision", "recall", "roc_auc", "log_loss", "rmse", "mae", "r2"
+    "auto", "accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "precision_macro",
+    "recall_macro", "f1_macro", "roc_auc_ovr", "log_loss", "rmse", "mae", "r2", "mape",
 ]
 
 

@@ -26,11 +26,26 @@ def load(data: Data, seed: int) -> pd.DataFrame:
     if isinstance(source, SklearnSource):
         frame = _sklearn(source.name, data.target)
     elif isinstance(source, FileSource):
-        frame = io.read_table(source.path, source.format)
+        frame = _plain(io.read_table(source.path, source.format))
     else:
         frame = synthetic(source, data.task, data.target, seed)
     if data.target not in frame.columns:
         raise DataError(f"data.target: column {quoted(data.target)} is not in the data ({_describe(source)})")
+    return frame
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns (a Parquet dictionary, a pandas Categorical) as their plain values.
+
+    The contract lists a column's categories itself, and every stage after ingest, like a
+    request to the server, reads plain text or numbers; the order of ordered categories is
+    the contract's to state (an `ordinal` step with `categories`), not the file's.
+    """
+    import pandas as pd
+
+    for name in frame.columns:
+        if isinstance(frame[name].dtype, pd.CategoricalDtype):
+            frame[name] = frame[name].astype(frame[name].cat.categories.dtype)
     return frame
 
 

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 def run(params: Params) -> None:
     """Write the report; a violation fails the stage with one line per column after the report is written."""
     frame = io.read_table(params.paths.raw)
-    report = contract.check(frame, sources.contract(params.data), params.data.target)
+    report = contract.check(frame, sources.contract(params.data), params.data.target, params.data.task)
     io.write_json(params.paths.validation, report)
     for warning in report["warnings"]:
         log.warning("%s", warning)

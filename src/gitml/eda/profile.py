@@ -36,6 +36,8 @@ IDENTIFIER_FRACTION = 0.5
 def profile(table: pa.Table, contract: Contract, target: str, task: str, cfg: Eda,
             seed: int = 0) -> dict[str, Any]:
     """The profile of `table`: dataset figures, one entry per column, and warnings."""
+    import pyarrow as pa
+
     rows = table.num_rows
     duplicates = int(tables.duplicated(table).sum())
     target_values = _target(table.column(target), task) if target in table.column_names else None
@@ -50,11 +52,12 @@ def profile(table: pa.Table, contract: Contract, target: str, task: str, cfg: Ed
         if role == "numeric":
             values = _floats(column)
             entry.update(_numeric(values, cfg))
-        else:
+        else:  # categories; identifiers and dates by their distinct values (as text)
             values = None
-            entry.update(_categorical(column, cfg))
+            text = column if role == "categorical" or pa.types.is_string(column.type) else column.cast(pa.string())
+            entry.update(_categorical(text, cfg))
         entry["missing_fraction"] = entry["missing"] / rows if rows else 0.0
-        if target_values is not None and name != target:
+        if target_values is not None and name != target and role in ("numeric", "categorical"):
             entry["target_association"] = _association(column, values, role, target_values, task)
         columns[name] = entry
     result = {

@@ -44,9 +44,14 @@ def definitions(params: Params) -> list[dict[str, Any]]:
     group_of = {name: group for group in cfg.transforms for name in group.columns}
     derived = {d.name: d for d in cfg.derived}
     entries = []
-    for role in spec.ROLES:
+    for role in (*spec.ROLES, "datetime"):
         for name in roles[role]:
-            steps = group_of[name].steps if name in group_of else getattr(cfg, role)
+            if name in group_of:
+                steps = group_of[name].steps
+            elif role == "datetime":  # its calendar parts, then the numeric steps
+                steps = [spec.calendar_step(contract, name), *cfg.numeric]
+            else:
+                steps = getattr(cfg, role)
             if name in derived:
                 expr = derived[name].expr
                 reads, dtype, kind = _sources(expr, cfg), "float", "derived"
@@ -125,7 +130,21 @@ def _statistics(entry: dict[str, Any], train: pa.Table, derived: dict[str, np.nd
     column = train.column(entry["name"])
     if entry["role"] == "numeric" and entry["dtype"] != "str":
         return _numeric(_floats(train, entry["name"]))
+    if entry["role"] == "datetime":
+        return _dates(column)
     return _categorical(column)
+
+
+def _dates(column: pa.ChunkedArray) -> dict[str, Any]:
+    """Count, missing values and the first and last date (ISO 8601), as the model parses them."""
+    from gitml.data import dates as parse_dates
+
+    dates = parse_dates.parse(column.to_pandas())
+    present = dates.dropna()
+    stats: dict[str, Any] = {"count": int(present.size), "missing": int(dates.size - present.size)}
+    if present.size:
+        stats.update(first=present.min().isoformat(), last=present.max().isoformat())
+    return stats
 
 
 def _floats(table: pa.Table, name: str) -> np.ndarray:

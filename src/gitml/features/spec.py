@@ -18,13 +18,19 @@ from gitml.features import expressions
 if TYPE_CHECKING:
     from sklearn.compose import ColumnTransformer
 
+#: The roles whose preprocessing steps `features` configures.
 ROLES = ("numeric", "categorical")
+#: What a datetime column becomes before its numeric steps.
+CALENDAR = "gitml.features.transforms.Calendar"
+#: What categorical columns pass through before their steps (`gitml.features.transforms.Categories`).
+CATEGORIES = "gitml.features.transforms.Categories"
 
 #: What each shorthand `kind` compiles to: a `_target_` and its default arguments.
 SHORTHANDS: dict[str, tuple[str, dict[str, Any]]] = {
     "impute": ("sklearn.impute.SimpleImputer", {}),
     "scale": ("sklearn.preprocessing.StandardScaler", {}),
-    "onehot": ("sklearn.preprocessing.OneHotEncoder", {"handle_unknown": "ignore", "sparse_output": False}),
+    "onehot": ("sklearn.preprocessing.OneHotEncoder",
+               {"handle_unknown": "infrequent_if_exist", "max_categories": 50, "sparse_output": False}),
     "ordinal": ("sklearn.preprocessing.OrdinalEncoder", {"handle_unknown": "use_encoded_value", "unknown_value": -1}),
     "log": ("gitml.features.transforms.Log", {}),
     "clip": ("gitml.features.transforms.Clip", {}),
@@ -41,8 +47,9 @@ def step_spec(step: dict[str, Any]) -> dict[str, Any]:
 
 
 def input_columns(contract: Contract, target: str, features: Features) -> dict[str, list[str]]:
-    """The model's raw input columns by role, in contract order, without target and drops.
+    """The model's raw input columns by role (numeric, categorical, datetime), in contract order.
 
+    Without the target, drops, identifiers and dates left out of the model (`calendar: []`).
     A dropped column that a derived expression reads stays an input: the model needs it
     to compute the derived column, but does not use it as a feature itself.
     """
@@ -55,11 +62,16 @@ def input_columns(contract: Contract, target: str, features: Features) -> dict[s
             needed.update(expressions.parse(derived.expr).columns)
         except ExpressionError:
             continue  # reported by `problems`; the raw inputs do not depend on it
-    roles: dict[str, list[str]] = {"numeric": [], "categorical": []}
+    roles: dict[str, list[str]] = {"numeric": [], "categorical": [], "datetime": []}
     for name, spec in contract.columns.items():
-        if name != target and (name not in features.drop or name in needed):
+        if name != target and spec.feature and (name not in features.drop or name in needed):
             roles[spec.role].append(name)
     return roles
+
+
+def calendar_step(contract: Contract, name: str) -> dict[str, Any]:
+    """The step that turns a datetime column into its calendar parts, as a `_target_` spec."""
+    return {"_target_": CALENDAR, "parts": contract.columns[name].parts}
 
 
 def raw_columns(contract: Contract, target: str, features: Features) -> list[str]:
@@ -69,7 +81,8 @@ def raw_columns(contract: Contract, target: str, features: Features) -> list[str
 
 def feature_columns(columns: dict[str, list[str]], features: Features) -> dict[str, list[str]]:
     """The columns the preprocessing transforms, by role: inputs without drops, then derived columns."""
-    roles = {role: [name for name in columns.get(role, []) if name not in features.drop] for role in ROLES}
+    roles = {role: [name for name in columns.get(role, []) if name not in features.drop]
+             for role in (*ROLES, "datetime")}
     for derived in features.derived:
         roles[derived.role].append(derived.name)
     return roles
@@ -91,28 +104,47 @@ def build_steps(specs: list[dict[str, Any]], key: str, allowed: list[str]) -> An
     return make_pipeline(*steps)
 
 
-def preprocessor(columns: dict[str, list[str]], features: Features, allowed: list[str]) -> Any:
+def _role_steps(role: str, features: Features, allowed: list[str]) -> Any:
+    """A role's steps; categorical columns pass through `Categories` first (missing values as NaN, bools as objects)."""
+    from sklearn.pipeline import make_pipeline
+
+    steps = build_steps(getattr(features, role), f"features.{role}", allowed)
+    if role != "categorical":
+        return steps
+    categories = targets.instantiate({"_target_": CATEGORIES}, "features.categorical", allowed)
+    return make_pipeline(categories, *([] if steps == "passthrough" else [step for _, step in steps.steps]))
+
+
+def preprocessor(columns: dict[str, list[str]], features: Features, allowed: list[str],
+                 contract: Contract | None = None) -> Any:
     """The unfitted preprocessing: a ColumnTransformer, behind `DerivedColumns` when expressions are declared.
 
     Each group in `features.transforms` gets its own steps; every other feature column
-    gets its role's steps. Columns not named anywhere (drops, the target) are dropped.
+    gets its role's steps, and a datetime column its calendar parts (from `contract`)
+    followed by the numeric steps. Columns not named anywhere (drops, the target) are dropped.
     """
     from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
 
     grouped = {name for group in features.transforms for name in group.columns}
+    roles = feature_columns(columns, features)
     parts = [
-        (role, build_steps(getattr(features, role), f"features.{role}", allowed), rest)
-        for role, names in feature_columns(columns, features).items()
-        if (rest := [name for name in names if name not in grouped])
+        (role, _role_steps(role, features, allowed), rest)
+        for role in ROLES
+        if (rest := [name for name in roles[role] if name not in grouped])
     ]
+    for name in (name for name in roles["datetime"] if name not in grouped):
+        if contract is None:
+            raise ConfigError(f"{name}: a datetime column needs the data contract's calendar parts")
+        calendar = targets.instantiate(calendar_step(contract, name), f"data.contract.columns.{name}", allowed)
+        numeric = build_steps(features.numeric, "features.numeric", allowed)
+        parts.append((f"calendar_{name}", Pipeline([("calendar", calendar), ("numeric", numeric)]), [name]))
     for i, group in enumerate(features.transforms):
         steps = build_steps(group.steps, f"features.transforms[{i}].steps", allowed)
         parts.append((group.name or f"transforms_{i}", steps, list(group.columns)))
     transformer: ColumnTransformer = ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
     if not features.derived:
         return transformer
-    from sklearn.pipeline import Pipeline
-
     from gitml.features.transforms import DerivedColumns
 
     derive = DerivedColumns(expressions={d.name: d.expr for d in features.derived})

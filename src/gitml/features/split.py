@@ -43,13 +43,36 @@ def split_indices(table: pa.Table, rows: np.ndarray, split: Split, target: str, 
     return train, test
 
 
+def _with_target(table: pa.Table, target: str, declared: Any) -> pa.Table:
+    """The rows that have a target (the validation report counts the others), whole-number codes as integers.
+
+    A CSV column of integer class codes with empty cells reads as floats; once those rows
+    are gone, the contract's `int` makes the classes 1, 2, 3 again, not 1.0, 2.0, 3.0.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = table.column(target)
+    if column.null_count or (pa.types.is_floating(column.type) and pc.any(pc.is_nan(column)).as_py()):
+        kept = pc.invert(pc.is_null(column, nan_is_null=True))
+        log.info("%d rows without a target %r left out", table.num_rows - pc.sum(kept).as_py(), target)
+        table = table.filter(kept)
+    if declared is not None and declared.dtype == "int" and pa.types.is_floating(table.column(target).type):
+        table = table.set_column(table.column_names.index(target), target, table.column(target).cast(pa.int64()))
+    return table
+
+
 def run(params: Params) -> dict[str, Any]:
     """The featurize stage: read, de-duplicate, split and write the train and test files; what was done."""
     import numpy as np
 
     target = params.data.target
-    wanted = [*spec.raw_columns(sources.contract(params.data), target, params.features), target]
-    table = tables.read_columns(params.paths.raw, wanted).replace_schema_metadata(None)
+    contract = sources.contract(params.data)
+    wanted = [*spec.raw_columns(contract, target, params.features), target]
+    raw = tables.read_columns(params.paths.raw, wanted).replace_schema_metadata(None)
+    table = _with_target(raw, target, contract.columns.get(target))
+    if not table.num_rows:
+        raise DataError(f"{params.paths.raw}: no row has a target {target!r}")
     rows = np.arange(table.num_rows)
     dedup = params.features.dedup
     if dedup.policy != "none":
@@ -64,5 +87,6 @@ def run(params: Params) -> dict[str, Any]:
     io.write_arrow(params.paths.train, table.take(train))
     io.write_arrow(params.paths.test, table.take(test))
     log.info("split %d rows into %d train and %d test rows", len(rows), len(train), len(test))
-    return {"rows": table.num_rows, "duplicates_dropped": table.num_rows - len(rows),
+    return {"rows": raw.num_rows, "rows_without_target": raw.num_rows - table.num_rows,
+            "duplicates_dropped": table.num_rows - len(rows),
             "train_rows": len(train), "test_rows": len(test)}

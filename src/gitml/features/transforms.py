@@ -17,6 +17,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from gitml.config import CALENDAR_PARTS
+from gitml.data import dates
 from gitml.features import expressions
 
 
@@ -200,3 +202,78 @@ class Bucketize(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self) -> Any:
         return _tags(super().__sklearn_tags__())
+
+
+def _any_values(step: BaseEstimator, X: Any, reset: bool) -> Any:
+    """Check X's shape and names, keeping its values as they are (text, dates, objects): a frame stays a frame."""
+    if hasattr(X, "columns"):
+        validate_data(step, X, reset=reset, skip_check_array=True)
+        return X
+    return validate_data(step, X, reset=reset, dtype=None, ensure_all_finite="allow-nan")
+
+
+class Calendar(TransformerMixin, BaseEstimator):
+    """Numeric calendar features of date and datetime columns: one output column per column and part.
+
+    Values may be datetime64 (a Parquet timestamp) or text (a CSV cell, a JSON request):
+    text is parsed as ISO 8601, else in the format pandas infers from it, so training and
+    serving get the same numbers from the same dates. Time zones become UTC; a missing or
+    unparseable value gives NaN, which the numeric steps after it impute.
+    """
+
+    def __init__(self, parts: tuple[str, ...] | list[str] = ("year", "month", "day_of_week")) -> None:
+        self.parts = parts
+
+    def fit(self, X: Any, y: Any = None) -> Calendar:
+        unknown = [part for part in self.parts if part not in CALENDAR_PARTS]
+        if unknown or not self.parts:
+            raise ValueError(f"Calendar: parts must be some of {', '.join(CALENDAR_PARTS)}, got {list(self.parts)}")
+        _any_values(self, X, reset=True)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "n_features_in_")
+        X = _any_values(self, X, reset=False)
+        columns = [X.iloc[:, j] for j in range(X.shape[1])] if hasattr(X, "columns") else list(np.asarray(X).T)
+        out = [getattr(dates.dt, part).to_numpy(dtype=np.float64, na_value=np.nan)
+               for dates in map(dates.parse, columns) for part in self.parts]
+        return np.column_stack(out) if out else np.empty((X.shape[0], 0))
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self, "n_features_in_")
+        if input_features is None:
+            input_features = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
+        return np.asarray([f"{name}_{part}" for name in input_features for part in self.parts], dtype=object)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = _tags(super().__sklearn_tags__())
+        tags.input_tags.string = True
+        return tags
+
+
+class Categories(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Category columns as objects, missing values as NaN: what the categorical steps after it expect.
+
+    Training reads a Parquet text column with its missing cells as None, while serving sends
+    NaN; scikit-learn's imputers see only NaN as missing, so without this step a None became a
+    category of its own in training and was imputed in serving. Columns of true/false values
+    alone would reach the imputer as a bool array, which it refuses.
+    """
+
+    def fit(self, X: Any, y: Any = None) -> Categories:
+        _any_values(self, X, reset=True)
+        return self
+
+    def transform(self, X: Any) -> Any:
+        import pandas as pd
+
+        check_is_fitted(self, "n_features_in_")
+        X = _any_values(self, X, reset=False)
+        values = X.to_numpy(dtype=object, copy=True) if hasattr(X, "columns") else np.array(X, dtype=object)
+        values[pd.isna(values)] = np.nan
+        return pd.DataFrame(values, columns=X.columns, index=X.index) if hasattr(X, "columns") else values
+
+    def __sklearn_tags__(self) -> Any:
+        tags = _tags(super().__sklearn_tags__())
+        tags.input_tags.string = True
+        return tags

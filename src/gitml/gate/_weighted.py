@@ -1,13 +1,13 @@
 """Every metric of `gitml.model.metrics`, for two models at once, as a function of row weights.
 
-Baseline and candidate predicted the same test rows. Accuracy, precision, recall, F1 (binary
-or macro), log loss, RMSE, MAE and R2 are functions of a few weighted sums of per-row
-quantities (correct, true and predicted positives per class, per-row log loss, errors), so
-those quantities are computed once into a matrix F and any set of row weights W (one row per
-resample) gives every metric from W @ F. ROC AUC is a pairwise statistic: it is recomputed
-exactly from the weights in score order, or from its linear (DeLong placement) part, which
-is also a column of F. With W the counts of a resample's rows, the results equal
-`metrics.compute` on the resampled frame (a test checks it).
+Baseline and candidate predicted the same test rows. Accuracy, balanced accuracy, precision,
+recall, F1 (of the positive class, or macro averages), log loss, RMSE, MAE, R2 and MAPE are
+functions of a few weighted sums of per-row quantities (correct, true and predicted positives
+per class, per-row log loss, errors), so those quantities are computed once into a matrix F
+and any set of row weights W (one row per resample) gives every metric from W @ F. ROC AUC
+is a pairwise statistic: it is recomputed exactly from the weights in score order, or from
+its linear (DeLong placement) part, which is also a column of F. With W the counts of a
+resample's rows, the results equal `metrics.compute` on the resampled frame (a test checks it).
 """
 
 from __future__ import annotations
@@ -51,14 +51,15 @@ class Design:
     columns: dict[str, int]
     features: np.ndarray
     labels: list[str] = field(default_factory=list)
-    classes: dict[str, list[int]] = field(default_factory=dict)  # per model: classes its metrics average
-    binary: dict[str, bool] = field(default_factory=dict)
+    #: Per model: its positive class (the index of its second class in `labels`) when it has two classes.
+    positive: dict[str, int | None] = field(default_factory=dict)
     aucs: list[_Auc] = field(default_factory=list)
 
     def metric_names(self) -> list[str]:
         """The metrics the evaluate stage reports for the task (probability ones when both sides have them)."""
         with_proba = all(f"ll_{m}" in self.columns for m in MODELS)
-        return [name for name in metrics.for_task(self.task, reported_only=True)
+        binary = all(k is not None for k in self.positive.values())
+        return [name for name in metrics.reported(self.task, 2 if binary else len(self.labels))
                 if with_proba or not metrics.METRICS[name].proba]
 
 
@@ -119,27 +120,28 @@ def design(base: pd.DataFrame, cand: pd.DataFrame, task: str) -> Design:
             error = frame[Y_PRED].to_numpy(dtype=np.float64) - y
             _add(columns, f"se_{m}", error**2)
             _add(columns, f"ae_{m}", np.abs(error))
+            _add(columns, f"ape_{m}", np.abs(error) / np.maximum(np.abs(y), np.finfo(np.float64).eps))
         return _finish(Design(task, n, {}, np.empty(0)), columns)
     proba = {m: probabilities(f) for m, f in frames.items()}
+    order = {m: metrics.class_order(f) for m, f in frames.items()}
     raw = {"true": base[Y_TRUE], **{m: f[Y_PRED] for m, f in frames.items()}}
     factorized = {key: pd.factorize(values, use_na_sentinel=False) for key, values in raw.items()}
     labels = sorted({str(v) for _, uniques in factorized.values() for v in uniques}
-                    | {label for m in MODELS for label in proba[m][0]})
+                    | {label for m in MODELS for label in order[m]})
     index = {label: k for k, label in enumerate(labels)}
     codes = {key: np.array([index[str(v)] for v in uniques], dtype=np.int64)[found]
              for key, (found, uniques) in factorized.items()}
     y = codes["true"]
     result = Design(task, n, {}, np.empty(0), labels=labels)
-    for m in MODELS:  # binary metrics look at the positive class only, macro averages at every class
-        result.binary[m] = len(proba[m][0]) == 2
-        result.classes[m] = [index[proba[m][0][1]]] if result.binary[m] else list(range(len(labels)))
-    for k in sorted({k for m in MODELS for k in result.classes[m]}):
+    for m in MODELS:  # binary metrics look at the positive class, macro averages and balanced accuracy at every class
+        result.positive[m] = index[order[m][1]] if len(order[m]) == 2 else None
+    for k in range(len(labels)):
         _add(columns, f"true_{k}", y == k)
     for m in MODELS:
         model_labels, matrix = proba[m]
         predicted = codes[m]
         _add(columns, f"correct_{m}", predicted == y)
-        for k in result.classes[m]:
+        for k in range(len(labels)):
             _add(columns, f"pred_{m}_{k}", predicted == k)
             _add(columns, f"tp_{m}_{k}", (predicted == k) & (y == k))
         if matrix is None:
@@ -150,7 +152,7 @@ def design(base: pd.DataFrame, cand: pd.DataFrame, task: str) -> Design:
         p_true = np.where(truth >= 0, matrix[np.arange(n), np.maximum(truth, 0)], 0.0)
         eps = np.finfo(matrix.dtype).eps
         _add(columns, f"ll_{m}", -np.log(np.clip(p_true, eps, 1 - eps)))
-        for j in [1] if result.binary[m] else range(len(model_labels)):
+        for j in [1] if len(model_labels) == 2 else range(len(model_labels)):
             k = index[model_labels[j]]
             result.aucs.append(_auc_setup(m, k, matrix[:, j].astype(np.float64), y == k, columns))
     return _finish(result, columns)
@@ -180,20 +182,26 @@ def metrics_from_sums(d: Design, sums: np.ndarray, aucs: dict[str, np.ndarray]) 
             values["rmse"] = np.sqrt(sse / s["n"])
             values["mae"] = s[f"ae_{m}"] / s["n"]
             values["r2"] = np.where(sst > 0, 1 - sse / np.where(sst > 0, sst, 1), np.where(sse == 0, 1.0, 0.0))
+            values["mape"] = s[f"ape_{m}"] / s["n"]
         else:
             values["accuracy"] = s[f"correct_{m}"] / s["n"]
-            ks = d.classes[m]
+            ks = range(len(d.labels))
             tp = np.stack([s[f"tp_{m}_{k}"] for k in ks])
             pred = np.stack([s[f"pred_{m}_{k}"] for k in ks])
             true = np.stack([s[f"true_{k}"] for k in ks])
-            present = (true + pred > 0) if not d.binary[m] else np.ones_like(true, dtype=bool)
+            precision, recall, f1 = _ratio(tp, pred), _ratio(tp, true), _ratio(2 * tp, pred + true)
+            present, in_truth = true + pred > 0, true > 0  # the classes scikit-learn averages over
+            values["balanced_accuracy"] = (recall * in_truth).sum(axis=0) / np.maximum(in_truth.sum(axis=0), 1)
             count = np.maximum(present.sum(axis=0), 1)
-            for name, per_class in (("precision", _ratio(tp, pred)), ("recall", _ratio(tp, true)),
-                                    ("f1", _ratio(2 * tp, pred + true))):
-                values[name] = (per_class * present).sum(axis=0) / count
+            for name, per_class in (("precision", precision), ("recall", recall), ("f1", f1)):
+                values[f"{name}_macro"] = (per_class * present).sum(axis=0) / count
+                if d.positive[m] is not None:
+                    values[name] = per_class[d.positive[m]]
             if f"ll_{m}" in s:
                 values["log_loss"] = s[f"ll_{m}"] / s["n"]
-                values["roc_auc"] = aucs[m]
+                values["roc_auc_ovr"] = aucs[m]  # on two classes, the one-vs-rest mean is the ROC AUC
+                if d.positive[m] is not None:
+                    values["roc_auc"] = aucs[m]
         out[m] = values
     return out
 

@@ -35,6 +35,8 @@ class Judgement:
     status: str  # pass | fail | info (not gated)
     reasons: list[str] = field(default_factory=list)
     policy: dict[str, Any] | None = None
+    #: What the metric averages, from the registry (None outside it).
+    averaging: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -44,6 +46,15 @@ class Judgement:
 
 def for_task(policies: GatePolicies, task: str) -> dict[str, MetricPolicy]:
     return getattr(policies, task)
+
+
+def resolve(policies: dict[str, MetricPolicy], measured: dict[str, float]) -> dict[str, MetricPolicy]:
+    """The policy by the names measured: a binary metric's rule judges its multiclass counterpart (f1: f1_macro)."""
+    resolved = {}
+    for name, rule in policies.items():
+        other = metrics.counterpart(name)
+        resolved[other if name not in measured and other in measured else name] = rule
+    return resolved
 
 
 def check_names(
@@ -80,7 +91,7 @@ def judge(
     delta = candidate - baseline
     result = Judgement(name, direction, policy is not None, baseline, candidate, delta, interval,
                        classify(direction, delta, interval), "info" if policy is None else "pass",
-                       policy=policy.model_dump() if policy else None)
+                       policy=policy.model_dump() if policy else None, averaging=metrics.averaging(name))
     if policy is None:
         return result
     sign = 1.0 if direction == "higher" else -1.0

@@ -25,6 +25,7 @@ from gitml.config import Params
 from gitml.core.errors import GateError, GitError, GitmlError, SnapshotError
 from gitml.core.text import flatten, quoted, reason
 from gitml.gate import diff
+from gitml.model import metrics as registry
 from gitml.model import outputs
 from gitml.registry import tags
 from gitml.vcs import git, snapshot
@@ -121,6 +122,15 @@ def parse_metrics(text: str, source: str) -> dict[str, float]:
     return metrics
 
 
+def _classes(signature: str | None) -> int | None:
+    """How many classes a committed signature.json lists (None: unknown, or a regression)."""
+    try:
+        classes = json.loads(signature).get("classes") if signature else None
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return len(classes) if isinstance(classes, list) and classes else None
+
+
 def _yaml(text: str | None, source: str) -> dict[str, Any]:
     if text is None:
         return {}
@@ -196,10 +206,12 @@ def at_commit(repo: str | Path, commit: str, current: Params) -> Side:
     params = _yaml(first["params.yaml"], f"params.yaml at {short}")
     paths = {**current.paths.model_dump(), **(params.get("paths") if isinstance(params.get("paths"), dict) else {})}
     plots = [f"{paths['plots']}/{name}" for name in (*map(outputs.curve_file, outputs.CURVES), outputs.PAIRS_FILE)]
-    files = read(paths["metrics"], *plots)
+    files = read(paths["metrics"], paths["signature"], *plots)
     if files[paths["metrics"]] is None:
         raise GateError(f"baseline {short}: {paths['metrics']} is not committed there (no metrics to compare with)")
-    metrics = parse_metrics(files[paths["metrics"]], f"{paths['metrics']} at {short}")
+    # A baseline older than today's metric names: its number of classes says what its `f1` was.
+    metrics = registry.readable(parse_metrics(files[paths["metrics"]], f"{paths['metrics']} at {short}"),
+                                _classes(files[paths["signature"]]))
     lock = _yaml(first["dvc.lock"], f"dvc.lock at {short}")
     snap = Side(commit, paths["metrics"], metrics, params, lock,
                 diff.test_md5(lock, paths["predictions"], paths["test"]))

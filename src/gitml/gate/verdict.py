@@ -96,7 +96,7 @@ def evaluate(repo: Path, params: Params, baseline_ref: str | None, allow_dirty: 
     cand = sides.workspace(repo, params, out["candidate"]["commit"])
     base = sides.at_commit(repo, chosen.commit, params)
     task = params.data.task
-    policies = policy.for_task(params.gate.metrics, task)
+    policies = policy.resolve(policy.for_task(params.gate.metrics, task), cand.metrics)
     policy.check_names(policies, task, cand.metrics, cand.metrics_path, base.metrics,
                        f"{base.metrics_path} at {chosen.commit[:7]}")
     for side, snap in (("candidate", cand), ("baseline", base)):

@@ -45,6 +45,8 @@ DEFAULT_TRUSTED: frozenset[str] = frozenset(
         # gitml's own transformers (gitml.features.transforms): numbers, strings and arrays only;
         # DerivedColumns keeps expression text, parsed into a whitelisted AST, never eval'd.
         "gitml.features.transforms.Bucketize",
+        "gitml.features.transforms.Calendar",
+        "gitml.features.transforms.Categories",
         "gitml.features.transforms.Clip",
         "gitml.features.transforms.DerivedColumns",
         "gitml.features.transforms.Log",

@@ -17,6 +17,7 @@ from gitml.config import Model, Params, targets
 from gitml.core.errors import ConfigError
 from gitml.data import sources
 from gitml.features import spec as feature_spec
+from gitml.model import estimators
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -64,10 +65,24 @@ def estimator(spec: dict[str, Any], task: str, allowed: list[str]) -> Any:
     from sklearn.base import is_classifier, is_regressor
 
     built = targets.instantiate(spec, "model", allowed)
-    suits = is_classifier if task == "classification" else is_regressor
-    if not suits(built):
-        raise ConfigError(f"model._target_: {spec['_target_']!r} is not a {task} estimator (data.task is {task})")
+    if not (is_classifier if task == "classification" else is_regressor)(built):
+        what = f"builds a {type(built).__name__} (model.task is {spec['task']})" if "task" in spec else (
+            f"is not a {task} estimator")
+        raise ConfigError(f"model._target_: {spec['_target_']!r} {what} (data.task is {task})")
     return built
+
+
+def suits(cls: type, task: str) -> bool:
+    """Whether a `_target_` class builds an estimator for `task` (a task-neutral family builds both)."""
+    from sklearn.base import is_classifier, is_regressor
+
+    if issubclass(cls, estimators.Family):
+        return task in cls.classes
+    try:
+        instance = cls()
+    except TypeError:  # required constructor arguments: judge by the class's declared type
+        return getattr(cls, "_estimator_type", None) == ("classifier" if task == "classification" else "regressor")
+    return is_classifier(instance) if task == "classification" else is_regressor(instance)
 
 
 def build(params: Params, spec: dict[str, Any]) -> Pipeline:
@@ -75,13 +90,30 @@ def build(params: Params, spec: dict[str, Any]) -> Pipeline:
     from sklearn.pipeline import Pipeline
 
     allowed = params.project.allowed_targets
-    columns = feature_spec.input_columns(sources.contract(params.data), params.data.target, params.features)
-    pre = feature_spec.preprocessor(columns, params.features, allowed)
+    contract = sources.contract(params.data)
+    columns = feature_spec.input_columns(contract, params.data.target, params.features)
+    pre = feature_spec.preprocessor(columns, params.features, allowed, contract)
     return Pipeline([("features", pre), (STEP, estimator(spec, params.data.task, allowed))])
 
 
 def class_path(obj: Any) -> str:
-    """An object's class as a `_target_` would name it (its public module path)."""
+    """An object's class as a `_target_` would name it: the shortest public module path that exports it.
+
+    scikit-learn defines its classes in private modules (`sklearn.ensemble._forest`) and
+    exports them from public ones (`sklearn.ensemble`); the name logged and written into
+    signature.json must import, so the first public prefix that holds the very class wins.
+    """
+    import importlib
+
     cls = type(obj)
-    public = ".".join(part for part in cls.__module__.split(".") if not part.startswith("_"))
-    return f"{public}.{cls.__qualname__}"
+    parts = cls.__module__.split(".")
+    for end in range(1, len(parts) + 1):
+        if any(part.startswith("_") for part in parts[:end]):
+            break
+        module = ".".join(parts[:end])
+        try:
+            if getattr(importlib.import_module(module), cls.__qualname__, None) is cls:
+                return f"{module}.{cls.__qualname__}"
+        except ImportError:
+            break
+    return f"{cls.__module__}.{cls.__qualname__}"

@@ -42,7 +42,9 @@ def run(params: Params, current: str | None = None, reference: str | None = None
 def compare(ref: sources.Reference, cur: sources.Table, monitor: Monitor) -> dict[str, Any]:
     """The drift report of `cur` against `ref`, for the model inputs its signature lists."""
     signature = ref.signature
-    inputs = signature.get("inputs") or []
+    # Dates are not compared: time moves on, so a date column would always read as drift.
+    inputs = [item for item in signature.get("inputs") or []
+              if not isinstance(item, dict) or item.get("role") != "datetime"]
     for item in inputs:
         if not isinstance(item, dict) or "name" not in item or item.get("role") not in columns.ACCEPTS:
             raise DataError(f"model signature ({ref.origin.get('source')}): input {item!r} needs a name and a "

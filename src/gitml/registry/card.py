@@ -19,6 +19,7 @@ from gitml.config import Params
 from gitml.core import charts, io
 from gitml.core.text import md_cell, number
 from gitml.features.spec import step_spec
+from gitml.model import metrics as registry
 from gitml.model import outputs, pipeline
 
 _TITLES = {"roc": "ROC curve (test set)", "precision_recall": "Precision-recall curve (test set)"}
@@ -121,10 +122,12 @@ def context(params: Params) -> dict[str, Any]:
         "preprocessing": {"numeric": _steps(params.features.numeric),
                           "categorical": _steps(params.features.categorical)},
         "dropped": params.features.drop,
-        "estimator": spec["_target_"],
+        "identifiers": [name for name, spec in params.data.contract.columns.items() if spec.role == "id"],
+        "estimator": signature.get("estimator") or spec["_target_"],  # a task-neutral family: the class it built
         "hyperparameters": hyper,
         "seed": params.seed,
-        "metrics": metrics,
+        "metrics": [{"name": name, "value": value, "averaging": registry.averaging(name)}
+                    for name, value in metrics.items()],
         "plots": _plots(params),
         "importance": importance,
         "importance_plot": importance_plot,

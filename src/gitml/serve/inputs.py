@@ -14,9 +14,9 @@ on purpose) and so are values of the wrong JSON type (`true` for a number, `3` f
 string, `2.5` for an integer).
 
 Column arrays are what the model sees: float64 (NaN for missing), int64 (float64 with
-NaN when an integer column has missing values), bool (object with NaN when missing) and
+NaN when an integer column has missing values), bool (object with NaN when missing),
 object arrays of str (NaN for missing), the representation scikit-learn's imputers
-recognise as missing.
+recognise as missing, and datetime64 (NaT for missing) for dates and times.
 """
 
 from __future__ import annotations
@@ -47,8 +47,10 @@ _JSON_KINDS: dict[str, frozenset[type]] = {
     "int": frozenset({int, float}),
     "bool": frozenset({bool}),
     "str": frozenset({str}),
+    "datetime": frozenset({str}),
 }
-_WANTED = {"float": "a number", "int": "an integer", "bool": "true or false", "str": "a string"}
+_WANTED = {"float": "a number", "int": "an integer", "bool": "true or false", "str": "a string",
+           "datetime": "a date or time (text such as 2024-05-31 or 2024-05-31T17:45:00)"}
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 #: How many columns one error message names before "and N more".
@@ -202,6 +204,8 @@ class Validator:
                            "(serve.nulls is reject)")
         if dtype in {"float", "int"}:
             values = self._numbers(spec, values, nulls, has_nulls)
+        elif dtype == "datetime":
+            values = _dates(values, nulls)
         elif has_nulls:
             values = values.astype(object)
             values[nulls] = np.nan
@@ -241,6 +245,18 @@ def _check_bound(values: np.ndarray, bound: float | None, beyond: np.ufunc, side
     if mask.any():
         row = int(np.argmax(mask))
         raise _Problem(f"{show(values[row].item())} {side} {bound:g} (row {row})")
+
+
+def _dates(values: np.ndarray, nulls: np.ndarray) -> np.ndarray:
+    """Dates and times as datetime64 (NaT for missing), read as the model reads them; other text refused."""
+    from gitml.data import dates
+
+    parsed = dates.parse(values)
+    unread = parsed.isna().to_numpy() & ~np.asarray(nulls, dtype=bool)
+    if unread.any():
+        row = int(np.argmax(unread))
+        raise _Problem(f"expected {_WANTED['datetime']}, got {show(values[row])} (row {row})")
+    return parsed.to_numpy(dtype="datetime64[ns]")
 
 
 def _from_json(spec: InputSpec, values: Sequence[Any]) -> np.ndarray:
@@ -304,7 +320,7 @@ def _parse_text(spec: InputSpec, cells: Sequence[str]) -> list[Any]:
         cell = cell.strip() if spec.dtype != "str" else cell
         if cell in CSV_MISSING:
             out.append(None)
-        elif spec.dtype == "str":
+        elif spec.dtype in {"str", "datetime"}:
             out.append(cell)
         elif spec.dtype == "bool":
             lowered = cell.lower()
@@ -331,6 +347,8 @@ def _from_series(spec: InputSpec, series: pd.Series) -> np.ndarray:
         if not types.is_bool_dtype(series) and not series.dropna().isin([True, False]).all():
             raise _Problem(f"dtype {series.dtype} does not hold true/false values")
         return series.to_numpy(dtype=bool) if not series.hasnans else series.to_numpy(dtype=object)
+    if spec.dtype == "datetime" and types.is_datetime64_any_dtype(series):
+        return series.to_numpy(dtype=object)
     if not (types.is_string_dtype(series) or isinstance(series.dtype, pd.CategoricalDtype)):
         raise _Problem(f"dtype {series.dtype} does not hold strings")
     return series.to_numpy(dtype=object, na_value=np.nan)

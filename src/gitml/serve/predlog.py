@@ -53,7 +53,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _MB = 1024 * 1024
-_ARROW_TYPES = {"float": "float64", "int": "int64", "bool": "bool_", "str": "string"}
+_ARROW_TYPES = {"float": ("float64",), "int": ("int64",), "bool": ("bool_",), "str": ("string",),
+                "datetime": ("timestamp", "ns")}
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,8 @@ def schema(bundle: Bundle) -> pa.Schema:
     """The log's columns for one model (a new model with a new signature starts a new file)."""
     import pyarrow as pa
 
-    fields = [pa.field(spec.name, getattr(pa, _ARROW_TYPES[spec.dtype])()) for spec in bundle.signature.inputs]
+    fields = [pa.field(spec.name, getattr(pa, _ARROW_TYPES[spec.dtype][0])(*_ARROW_TYPES[spec.dtype][1:]))
+              for spec in bundle.signature.inputs]
     if bundle.classes is None:
         fields.append(pa.field("prediction", pa.float64()))
     else:

@@ -20,7 +20,7 @@ from gitml.serve.inputs import DEFAULT_RULES, Rules
 
 Label = str | int | float | bool
 
-_TYPES: dict[str, Any] = {"float": float, "int": int, "bool": bool, "str": str}
+_TYPES: dict[str, Any] = {"float": float, "int": int, "bool": bool, "str": str, "datetime": str}
 
 
 def _field_type(spec: InputSpec, rules: Rules) -> Any:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from gitml.config import Candidate, Params, targets
 from gitml.core.errors import ConfigError
 from gitml.core.text import md_cell, number
+from gitml.model import pipeline
 
 if TYPE_CHECKING:
     from gitml.tune.study import StudyResult
@@ -31,21 +32,11 @@ def candidates(params: Params) -> dict[str, Candidate]:
     suited: dict[str, Candidate] = {}
     for name, candidate in (params.model.candidates or {}).items():
         cls = targets.resolve(candidate.model.target_, f"model.candidates.{name}.model", allowed)
-        if _suits(cls, params.data.task):
+        if pipeline.suits(cls, params.data.task):
             suited[name] = candidate
     if not suited:
         raise ConfigError(f"model.candidates: no candidate is a {params.data.task} estimator (data.task)")
     return suited
-
-
-def _suits(cls: type, task: str) -> bool:
-    from sklearn.base import is_classifier, is_regressor
-
-    try:
-        instance = cls()
-    except TypeError:  # required constructor arguments: judge by the class's declared type
-        return getattr(cls, "_estimator_type", None) == ("classifier" if task == "classification" else "regressor")
-    return is_classifier(instance) if task == "classification" else is_regressor(instance)
 
 
 def winner(results: list[StudyResult]) -> StudyResult:

@@ -48,10 +48,11 @@ def search(params: Params, train: pd.DataFrame, show_progress: bool | None = Non
     def build(spec: dict[str, Any]) -> Any:
         return pipeline.build(params, spec)
 
-    metric = space.metric(params)
+    classes = int(train[params.data.target].nunique()) if params.data.task == "classification" else None
+    metric = space.metric(params, classes)
     with compute.backend(params.compute) as n_jobs:
         results = [
-            study.run_study(params, name, spec, space.space_for(spec["_target_"], params.tune.spaces)[1], metric,
+            study.run_study(params, name, spec, space.space_of(params, spec), metric,
                             build, train, budgets.get(name, params.tune.n_trials), n_jobs, show_progress)
             for name, spec in specs.items()
         ]

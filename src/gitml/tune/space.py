@@ -17,19 +17,23 @@ from gitml.model import metrics, pipeline
 from gitml.tune import autoselect
 
 
-def metric(params: Params) -> str:
-    """The metric tuning optimises, `auto` resolved; a metric of the other task is an error."""
+def metric(params: Params, n_classes: int | None = None) -> str:
+    """The metric tuning optimises, `auto` resolved, for a target of `n_classes` classes when known.
+
+    A binary name stands for its counterpart on more classes (f1: f1_macro), as in the gate's
+    policy; a metric of the other task is an error.
+    """
     name = params.tune.metric
     task = params.data.task
     if name == "auto":
-        return metrics.DEFAULT[task]
+        return metrics.name_for(metrics.DEFAULT[task], n_classes)
     if metrics.METRICS[name].task != task:
         fitting = sorted(metrics.for_task(task))
         raise ConfigError(
             f"tune.metric: {name!r} is a {metrics.METRICS[name].task} metric but data.task is {task} "
             f"(use one of {fitting})"
         )
-    return name
+    return metrics.name_for(name, n_classes)
 
 
 def space_for(target: str, spaces: dict[str, dict[str, Distribution]]) -> tuple[str, dict[str, Distribution]]:
@@ -46,13 +50,13 @@ def check_space(params: Params, spec: dict[str, Any]) -> list[str]:
     """Problems of one model spec's space: missing, naming parameters the estimator lacks, or
     reaching values its parameter constraints refuse (each bound, each choice)."""
     try:
-        key, space = space_for(spec["_target_"], params.tune.spaces)
         built = pipeline.build(params, spec)
+        key, space = space_for(pipeline.class_path(built[-1]), params.tune.spaces)
     except ConfigError as exc:
         return [str(exc)]
     accepted = built.get_params(deep=True)
-    estimator = built.named_steps[pipeline.STEP]
-    name = spec["_target_"].rpartition(".")[2]
+    estimator = built[-1]
+    name = type(estimator).__name__
     found = []
     for param, distribution in space.items():
         if f"{pipeline.STEP}__{param}" not in accepted:
@@ -63,6 +67,11 @@ def check_space(params: Params, spec: dict[str, Any]) -> list[str]:
         found.extend(dict.fromkeys(problem for value in reached for problem in
                                    targets.argument_problems(estimator, f"tune.spaces.{key}", {param: value})))
     return found
+
+
+def space_of(params: Params, spec: dict[str, Any]) -> dict[str, Distribution]:
+    """The search space of the estimator a spec builds (a task-neutral family: the class it builds)."""
+    return space_for(pipeline.class_path(pipeline.build(params, spec)[-1]), params.tune.spaces)[1]
 
 
 def tuned_specs(params: Params) -> dict[str, dict[str, Any]]:
