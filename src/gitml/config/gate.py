@@ -55,6 +55,9 @@ class GateBaseline(Section):
     stage: str = "prod"
     branch: str = "main"
     remote: str = "origin"
+    #: A commit's outputs that are neither in the DVC cache nor on the remote are reproduced at that
+    #: commit (a temporary git worktree sharing the cache); false: stop with exit 2 instead.
+    reproduce: bool = True
 
 
 class Bootstrap(Section):

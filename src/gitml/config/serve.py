@@ -23,7 +23,10 @@ class PredictionLog(Section):
     """Every served prediction appended to Parquet files: the `current` data monitoring reads."""
 
     enabled: bool = True
+    #: A local folder, or an fsspec URL (s3://bucket/prefix, gs://..., az://...) closed parts are uploaded to.
     dir: str = "data/inference"
+    #: With a URL `dir`: the local folder parts are written to before their upload (kept until it succeeds).
+    spool: str = "data/inference/.upload"
     #: Buffered rows are written to the open file this often, by a background thread.
     flush_interval_s: Annotated[float, Field(gt=0.0)] = 5.0
     #: A file is closed and renamed into place (made visible) at this size or age.

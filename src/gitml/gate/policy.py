@@ -2,9 +2,10 @@
 
 A metric's change is classified against noise when a paired bootstrap interval of the
 difference exists (improved / unchanged within noise / regressed), else by its point
-estimate. The policy then checks, for each metric it names: floor and ceiling on the
-candidate's value, the tolerated regression, and any required improvement, each optionally
-requiring significance. Pure functions: `gitml.gate` gathers the numbers.
+estimate; each judgement says which method judged it. The policy then checks, for each
+metric it names: floor and ceiling on the candidate's value, the tolerated regression, and
+any required improvement, each optionally requiring significance. With no baseline (the
+first version) only floors and ceilings apply. Pure functions: `gitml.gate` gathers the numbers.
 """
 
 from __future__ import annotations
@@ -21,20 +22,27 @@ from gitml.model import metrics
 _EPS = 1e-12
 
 
+#: How a metric was judged: its change against a paired interval, a point estimate, or no baseline at all.
+BOOTSTRAP, POINT, ALONE = "paired bootstrap", "point estimate", "no baseline"
+
+
 @dataclass
 class Judgement:
     name: str
     direction: str
     gated: bool
-    baseline: float
+    baseline: float | None
     candidate: float
-    delta: float
+    delta: float | None
     #: Paired bootstrap interval of candidate - baseline, or None (point estimates only).
     interval: tuple[float, float] | None
-    change: str  # improved | unchanged | regressed
+    change: str  # improved | unchanged | regressed | new (no baseline)
     status: str  # pass | fail | info (not gated)
     reasons: list[str] = field(default_factory=list)
     policy: dict[str, Any] | None = None
+    method: str = POINT
+    #: Why there is no interval (method is not the paired bootstrap).
+    why: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -48,12 +56,13 @@ def for_task(policies: GatePolicies, task: str) -> dict[str, MetricPolicy]:
 
 def check_names(
     policies: dict[str, MetricPolicy], task: str, candidate: dict[str, float], candidate_source: str,
-    baseline: dict[str, float], baseline_source: str,
+    baseline: dict[str, float] | None = None, baseline_source: str = "",
 ) -> None:
-    """Every metric the policy names must exist on both sides; else one line per missing name."""
+    """Every metric the policy names must exist on both sides (or the candidate); else one line per missing name."""
     problems = []
+    sides = [(candidate, candidate_source)] + ([(baseline, baseline_source)] if baseline is not None else [])
     for name in policies:
-        for measured, source in ((candidate, candidate_source), (baseline, baseline_source)):
+        for measured, source in sides:
             if name not in measured:
                 problems.append(f"gate.metrics.{task}.{name}: no such metric in {source} "
                                 f"(it has: {', '.join(sorted(measured)) or 'nothing'})")
@@ -71,6 +80,15 @@ def classify(direction: str, delta: float, interval: tuple[float, float] | None)
     return "improved" if gain > _EPS else "regressed" if gain < -_EPS else "unchanged"
 
 
+def _bounds(policy: MetricPolicy, candidate: float) -> list[str]:
+    reasons = []
+    if policy.floor is not None and candidate < policy.floor - _EPS:
+        reasons.append(f"{number(candidate)} is below the floor {number(policy.floor)}")
+    if policy.ceiling is not None and candidate > policy.ceiling + _EPS:
+        reasons.append(f"{number(candidate)} is above the ceiling {number(policy.ceiling)}")
+    return reasons
+
+
 def judge(
     name: str, policy: MetricPolicy | None, baseline: float, candidate: float,
     interval: tuple[float, float] | None,
@@ -80,7 +98,8 @@ def judge(
     delta = candidate - baseline
     result = Judgement(name, direction, policy is not None, baseline, candidate, delta, interval,
                        classify(direction, delta, interval), "info" if policy is None else "pass",
-                       policy=policy.model_dump() if policy else None)
+                       policy=policy.model_dump() if policy else None,
+                       method=BOOTSTRAP if interval is not None else POINT)
     if policy is None:
         return result
     sign = 1.0 if direction == "higher" else -1.0
@@ -88,10 +107,7 @@ def judge(
     gain_low, gain_high = sorted((sign * interval[0], sign * interval[1])) if interval else (gain, gain)
     shown = f" (interval {number(interval[0])} to {number(interval[1])})" if interval else ""
     reasons = result.reasons
-    if policy.floor is not None and candidate < policy.floor - _EPS:
-        reasons.append(f"{number(candidate)} is below the floor {number(policy.floor)}")
-    if policy.ceiling is not None and candidate > policy.ceiling + _EPS:
-        reasons.append(f"{number(candidate)} is above the ceiling {number(policy.ceiling)}")
+    reasons += _bounds(policy, candidate)
     tolerance = max(policy.max_regression, policy.max_regression_rel * abs(baseline))
     significant = policy.significant_regression and interval is not None
     if (gain_high if significant else gain) < -tolerance - _EPS:
@@ -108,6 +124,20 @@ def judge(
             reasons.append(f"improved by {number(gain)}, less than the required {number(required)}")
     result.status = "fail" if reasons else "pass"
     return result
+
+
+def judge_alone(policies: dict[str, MetricPolicy], candidate: dict[str, float]) -> list[Judgement]:
+    """No baseline (the first version): floors and ceilings only, as every other rule compares with one."""
+    judgements = []
+    for name in [*policies, *sorted(candidate.keys() - policies.keys())]:
+        policy = policies.get(name)
+        reasons = _bounds(policy, candidate[name]) if policy else []
+        status = "info" if policy is None else "fail" if reasons else "pass"
+        judgements.append(Judgement(
+            name, policy.direction if policy else metrics.direction(name), policy is not None, None,
+            candidate[name], None, None, "new", status, reasons, policy.model_dump() if policy else None,
+            method=ALONE, why="there is no baseline: only floors and ceilings apply"))
+    return judgements
 
 
 def judge_all(

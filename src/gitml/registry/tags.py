@@ -35,6 +35,8 @@ _FIELDS = ("%(refname:strip=2)", "%(objecttype)", "%(*objectname)", "%(creatorda
 _SEP, _END = "\x1f", "\x1e"
 #: Trailer keys gitml writes into version and assignment tag messages.
 GATE, METRICS, FORCED, MODEL_HASH = "gitml-gate", "gitml-metrics", "gitml-forced", "gitml-model-md5"
+#: ... and, on an assignment to a gated stage, the version the gate compared it with.
+BASELINE = "gitml-baseline"
 _TRAILER = re.compile(r"^(gitml-[a-z0-9-]+): ?(.*)$")
 
 

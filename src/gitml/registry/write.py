@@ -3,8 +3,16 @@
 Both only create annotated git tags (GTO's convention, see gitml.registry.tags), after every
 check has passed, so a refused command leaves no tag created or moved. The gate
 verdict and headline metrics of the commit go into the version tag's message as
-`gitml-*` trailers: `gitml models` reads them in its single git call and `promote`
-refuses a version whose gate failed unless forced, with the reason on record.
+`gitml-*` trailers: `gitml models` reads them in its single git call.
+
+The registry sits below the gate (the gate reads the registry for its baseline), so it
+never imports it: the gate comes in as a function. `register` takes one that runs the
+gate on HEAD, called when HEAD has no gate report, so every version records a real
+verdict. `promote` to a gated stage (`registry.gated_stages`, default prod) takes one
+that compares two commits from their own outputs: the version against the stage's
+current holder. A tag message is a record for people, never evidence: a forged or
+hand-edited `gitml-gate: pass` promotes nothing. `--force --reason` overrides, with the
+reason on record.
 """
 
 from __future__ import annotations
@@ -12,14 +20,15 @@ from __future__ import annotations
 import json
 import logging
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from gitml.config import Params
 from gitml.core.errors import GitError, RegistryError
 from gitml.registry import tags
-from gitml.registry.tags import FORCED, GATE, METRICS, MODEL_HASH
+from gitml.registry.tags import BASELINE, FORCED, GATE, METRICS, MODEL_HASH
 from gitml.vcs import git, snapshot
 
 log = logging.getLogger(__name__)
@@ -36,6 +45,25 @@ class Created:
     version: str
     commit: str
     pushed: str | None = None
+    #: The gate's conclusion when the command ran it (register without a report, promote to a gated stage).
+    judged: Judged | None = None
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What the gate concluded about a candidate commit."""
+
+    verdict: Literal["pass", "fail", "error"]
+    #: The gate's one-line summary, or why it could not evaluate.
+    detail: str
+    #: The metrics that failed.
+    failed: list[str] = field(default_factory=list)
+
+
+#: Runs the gate on HEAD (the workspace) and writes its report: `register` calls it when there is none.
+RunGate = Callable[[], Judged]
+#: The gate's comparison of a candidate commit with a baseline commit (None: the policy's floors alone).
+Compare = Callable[[str, str | None], Judged]
 
 
 def bump(latest: str | None, part: Bump) -> str:
@@ -122,10 +150,25 @@ def _create(repo: Path, tag: str, commit: str, message: str, push: str | None) -
     return push
 
 
+def _head_verdict(repo: Path, params: Params, commit: str, gate: RunGate | None) -> tuple[str, str]:
+    """HEAD's gate verdict and where it comes from: its report, else the gate run now (when given)."""
+    verdict, report = gate_verdict(repo, params.paths.gate_report, commit)
+    if verdict != "none" or gate is None:
+        return verdict, str(report)
+    log.warning("no gate report for HEAD in %s: running the gate", params.paths.gate_report)
+    judged = gate()
+    return judged.verdict, judged.detail
+
+
 def register(params: Params, repo: str | Path = ".", *, artifact: str | None = None, part: Bump = "patch",
              version: str | None = None, force: bool = False, reason: str | None = None,
-             push: str | None = None) -> Created:
-    """Register HEAD as the next version of `artifact` (default: registry.artifact)."""
+             push: str | None = None, allow_failed: bool = False, gate: RunGate | None = None) -> Created:
+    """Register HEAD as the next version of `artifact` (default: registry.artifact).
+
+    The version records HEAD's gate verdict: its report, else what `gate` says now. A verdict
+    `error` is refused, and `fail` too unless `allow_failed` (CI records every merged commit;
+    a failed version is never promoted without --force).
+    """
     repo = Path(repo)
     cfg = params.registry
     artifact = artifact or cfg.artifact
@@ -148,10 +191,11 @@ def register(params: Params, repo: str | Path = ".", *, artifact: str | None = N
         raise RegistryError(f"--version {version!r}: expected vMAJOR.MINOR.PATCH, e.g. v1.2.0")
     if version in existing:
         raise RegistryError(f"{artifact}@{version}: the tag exists already")
-    verdict, report = gate_verdict(repo, params.paths.gate_report, commit)
-    if verdict in {"fail", "error"} and not forced:
-        raise RegistryError(f"{artifact}: the gate's verdict for HEAD is {verdict!r} ({report}); "
-                            "fix the model, or use --force --reason")
+    verdict, source = _head_verdict(repo, params, commit, gate)
+    if (verdict == "error" or (verdict == "fail" and not allow_failed)) and not forced:
+        hint = ", --allow-failed to record it as failed" if verdict == "fail" else ""
+        raise RegistryError(f"{artifact}: the gate's verdict for HEAD is {verdict!r} ({source}); "
+                            f"fix the model{hint}, or use --force --reason")
     if verdict == "none" and cfg.require_gate and not forced:
         raise RegistryError(f"{artifact}: no gate report for HEAD in {params.paths.gate_report} "
                             "(registry.require_gate is on)")
@@ -167,9 +211,45 @@ def register(params: Params, repo: str | Path = ".", *, artifact: str | None = N
     return Created(tag, artifact, version, commit, pushed)
 
 
+def _recompute(artifact: str, found: tags.Version, stage: str, read: list[tags.Tag],
+               compare: Compare | None) -> tuple[Judged, tags.Version | None]:
+    """The gate's comparison of `found` with the stage's current holder, from both commits' outputs."""
+    if compare is None:
+        raise RegistryError(f"stage {stage!r} is gated (registry.gated_stages): promoting to it needs the gate's "
+                            "comparison, which `gitml promote` runs")
+    holder = next((v for v in tags.versions(read).get(artifact, []) if stage in v.stages), None)
+    against = f"{holder.version} (now in {stage!r})" if holder else f"no baseline (nothing is in {stage!r} yet)"
+    log.warning("recomputing the gate: %s %s against %s", artifact, found.version, against)
+    judged = compare(found.commit, holder.commit if holder else None)
+    if judged.verdict == "fail":
+        raise RegistryError(f"{artifact} {found.version} may not go to {stage!r}: the gate, recomputed against "
+                            f"{against} from both commits' outputs, fails on {', '.join(judged.failed)}; "
+                            "promote another version, or use --force --reason")
+    if judged.verdict != "pass":
+        raise RegistryError(f"{artifact} {found.version} may not go to {stage!r}: the gate could not compare it "
+                            f"with {against}: {judged.detail}")
+    return judged, holder
+
+
+def _check_recorded(found: tags.Version, require_gate: bool) -> None:
+    """A stage that is not gated goes by the verdict recorded at registration."""
+    if found.gate in {"fail", "error"}:
+        raise RegistryError(f"{found.artifact} {found.version}: its gate verdict is {found.gate!r}; "
+                            "promote another version, or use --force --reason")
+    if found.gate == "none" and require_gate:
+        raise RegistryError(f"{found.artifact} {found.version}: registered without a gate verdict "
+                            "(registry.require_gate is on)")
+
+
 def promote(params: Params, artifact: str, version: str, stage: str, repo: str | Path = ".", *,
-            force: bool = False, reason: str | None = None, push: str | None = None) -> Created:
-    """Assign `stage` to a registered version: `vX.Y.Z`, `latest`, or the version now in a stage."""
+            force: bool = False, reason: str | None = None, push: str | None = None,
+            compare: Compare | None = None) -> Created:
+    """Assign `stage` to a registered version: `vX.Y.Z`, `latest`, or the version now in a stage.
+
+    A gated stage trusts no recorded verdict: `compare` recomputes the gate against the stage's
+    holder. Other stages refuse a version whose recorded verdict is fail or error. Both yield to
+    `force` with a `reason`.
+    """
     repo = Path(repo)
     stages = params.registry.stages
     forced = _check_force(force, reason)
@@ -180,14 +260,16 @@ def promote(params: Params, artifact: str, version: str, stage: str, repo: str |
     found = tags.find(artifact, repo, version=None if source else version, stage=source, tags=read)
     if stage in found.stages:
         raise RegistryError(f"{artifact} {found.version} is in {stage!r} already")
-    if found.gate in {"fail", "error"} and not forced:
-        raise RegistryError(f"{artifact} {found.version}: its gate verdict is {found.gate!r}; "
-                            "promote another version, or use --force --reason")
-    if found.gate == "none" and params.registry.require_gate and not forced:
-        raise RegistryError(f"{artifact} {found.version}: registered without a gate verdict "
-                            "(registry.require_gate is on)")
+    judged, holder = None, None
+    if not forced and stage in params.registry.gated_stages:
+        judged, holder = _recompute(artifact, found, stage, read, compare)
+    elif not forced:
+        _check_recorded(found, params.registry.require_gate)
     tag = f"{artifact}#{stage}#{tags.next_number(read, artifact)}"
-    message = _message(f"Assigning stage {stage} to artifact {artifact} version {found.version}", {FORCED: forced})
+    message = _message(f"Assigning stage {stage} to artifact {artifact} version {found.version}", {
+        GATE: judged.verdict if judged else None,
+        BASELINE: (holder.version if holder else "none") if judged else None, FORCED: forced,
+    })
     pushed = _create(repo, tag, found.commit, message, push)
     log.info("assigned %s to %s %s", stage, artifact, found.version)
-    return Created(tag, artifact, found.version, found.commit, pushed)
+    return Created(tag, artifact, found.version, found.commit, pushed, judged)

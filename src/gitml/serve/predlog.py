@@ -113,9 +113,12 @@ class PredictionLog:
     """Buffered, rotated, atomic Parquet log written by one background thread."""
 
     def __init__(self, config: LogConfig, on_write: Callable[[int], None] | None = None,
-                 on_drop: Callable[[int], None] | None = None) -> None:
+                 on_drop: Callable[[int], None] | None = None, *, directory: Path | None = None,
+                 on_closed: Callable[[Path], None] | None = None) -> None:
         self.config = config
-        self.directory = Path(config.dir)
+        self.directory = directory or Path(config.dir)
+        #: Called with each part once it is closed and visible (e.g. to upload it: gitml.serve.logsink).
+        self._on_closed = on_closed or (lambda path: None)
         self._on_write = on_write or (lambda n: None)
         self._on_drop = on_drop or (lambda n: None)
         self._lock = threading.Lock()
@@ -246,6 +249,7 @@ class PredictionLog:
             self._abandon()
             return
         log.info("prediction log: wrote %s", self._final)
+        self._on_closed(self._final)
         self._writer = self._tmp = self._final = None
 
     def _abandon(self) -> None:

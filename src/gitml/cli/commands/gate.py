@@ -10,7 +10,7 @@ from typing import Any
 
 from gitml.core.errors import GateError, GateFailed, GitmlError
 
-_ICONS = {"improved": "▲", "regressed": "▼", "unchanged": "="}
+_ICONS = {"improved": "▲", "regressed": "▼", "unchanged": "=", "new": "·"}
 
 
 def _run_url() -> str | None:
@@ -19,17 +19,25 @@ def _run_url() -> str | None:
     return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
 
 
+def _num(value: float | None, spec: str = ".4g") -> str:
+    return "—" if value is None else format(value, spec)
+
+
 def _table(out: dict[str, Any]) -> str:
     lines = [f"gate: {out['verdict']}: {out['summary']}"]
     if out.get("baseline"):
         b = out["baseline"]
-        lines.append(f"candidate {out['candidate']['commit'][:7]} vs baseline {b['commit'][:7]} ({b['ref']})")
+        against = f"baseline {b['commit'][:7]} ({b['ref']})" if b["commit"] else f"no baseline ({b['ref']})"
+        lines.append(f"candidate {out['candidate']['commit'][:7]} vs {against}")
     for m in out["metrics"]:
-        interval = f"[{m['interval'][0]:+.4g}, {m['interval'][1]:+.4g}]" if m["interval"] else "(point)"
+        interval = f"[{m['interval'][0]:+.4g}, {m['interval'][1]:+.4g}]" if m["interval"] else f"({m['method']})"
         status = {"fail": "FAIL " + "; ".join(m["reasons"]), "pass": "ok", "info": "info"}[m["status"]]
-        lines.append(f"  {m['name']:<12} {m['baseline']:.4g} -> {m['candidate']:.4g}  {m['delta']:+.4g} {interval}  "
-                     f"{_ICONS[m['change']]} {m['change']:<9}  {status}")
-    for note in (out.get("comparison") or {}).get("notes", []):
+        lines.append(f"  {m['name']:<12} {_num(m['baseline'])} -> {m['candidate']:.4g}  {_num(m['delta'], '+.4g')} "
+                     f"{interval}  {_ICONS[m['change']]} {m['change']:<9}  {status}")
+    comparison = out.get("comparison") or {}
+    if comparison.get("why") and out["metrics"]:
+        lines.append(f"  note: no paired intervals: {comparison['why']}")
+    for note in comparison.get("notes", []):
         lines.append(f"  note: {note}")
     return "\n".join(lines)
 

@@ -2,6 +2,9 @@
 
 `gitml models` is the hot one (people and CI run it often): it imports only the tag
 reader and makes one git call; the others import what they need when they run.
+
+The registry sits below the gate, so this is where the two meet: `register` and `promote`
+receive the gate's own functions (run the gate on HEAD; compare two commits) as arguments.
 """
 
 from __future__ import annotations
@@ -16,7 +19,14 @@ from gitml.core.text import flatten, number
 
 def _print_created(created: Any, what: str) -> None:
     pushed = f", pushed to {created.pushed}" if created.pushed else ""
-    print(f"{created.tag}: {what} {created.artifact} {created.version} (commit {created.commit[:12]}){pushed}")
+    judged = f"; gate: {created.judged.detail}" if created.judged else ""
+    print(f"{created.tag}: {what} {created.artifact} {created.version} (commit {created.commit[:12]}){pushed}{judged}")
+
+
+def _params_path(args: argparse.Namespace) -> str:
+    from pathlib import Path
+
+    return str(Path(args.params).resolve()) if args.params else "params.yaml"
 
 
 def _params(args: argparse.Namespace) -> Any:
@@ -24,7 +34,42 @@ def _params(args: argparse.Namespace) -> Any:
 
     from gitml import config
 
-    return config.load(args.params or Path(args.repo) / "params.yaml")
+    return config.load(Path(args.repo) / _params_path(args))
+
+
+def _judged(out: dict[str, Any]) -> Any:
+    """The gate's report as the registry's `Judged`."""
+    from gitml.registry.write import Judged
+
+    failed = [m["name"] for m in out["metrics"] if m["status"] == "fail"]
+    return Judged(out["verdict"], out["error"] if out["verdict"] == "error" else out["summary"], failed)
+
+
+def _run_gate(args: argparse.Namespace) -> Any:
+    """The gate on HEAD's committed outputs, as `register` calls it when HEAD has no gate report."""
+
+    def run() -> Any:
+        from gitml.core.errors import GateError
+        from gitml.gate import verdict
+        from gitml.registry.write import Judged
+
+        try:
+            return _judged(verdict.run(args.repo, _params_path(args), workspace=False))
+        except GateError as exc:
+            return Judged("error", str(exc))
+
+    return run
+
+
+def _compare(args: argparse.Namespace, params: Any) -> Any:
+    """The gate's comparison of two commits, as `promote` calls it for a gated stage."""
+
+    def compare(candidate: str, baseline: str | None) -> Any:
+        from gitml.gate import verdict
+
+        return _judged(verdict.compare(args.repo, params, candidate, baseline))
+
+    return compare
 
 
 def _register(args: argparse.Namespace) -> int:
@@ -32,7 +77,7 @@ def _register(args: argparse.Namespace) -> int:
 
     created = write.register(
         _params(args), args.repo, artifact=args.name, part=args.bump, version=args.version,
-        force=args.force, reason=args.reason, push=args.push,
+        force=args.force, reason=args.reason, push=args.push, allow_failed=args.allow_failed, gate=_run_gate(args),
     )
     _print_created(created, "registered")
     return 0
@@ -41,9 +86,10 @@ def _register(args: argparse.Namespace) -> int:
 def _promote(args: argparse.Namespace) -> int:
     from gitml.registry import write
 
+    params = _params(args)
     created = write.promote(
-        _params(args), args.name, args.version, args.stage, args.repo,
-        force=args.force, reason=args.reason, push=args.push,
+        params, args.name, args.version, args.stage, args.repo,
+        force=args.force, reason=args.reason, push=args.push, compare=_compare(args, params),
     )
     _print_created(created, f"assigned {args.stage} to")
     return 0
@@ -132,7 +178,8 @@ def _common(sub: argparse.ArgumentParser, params: bool = False) -> None:
 
 def _writes(sub: argparse.ArgumentParser) -> None:
     _common(sub, params=True)
-    sub.add_argument("--force", action="store_true", help="override a failed gate (needs --reason)")
+    sub.add_argument("--force", action="store_true",
+                     help="override the gate (a failed verdict, or a gated stage's comparison; needs --reason)")
     sub.add_argument("--reason", help="why --force is right; recorded in the tag message")
     sub.add_argument("--push", metavar="REMOTE", help="push the new tag to this git remote (e.g. origin)")
 
@@ -143,6 +190,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     how = sub.add_mutually_exclusive_group()
     how.add_argument("--bump", choices=["major", "minor", "patch"], default="patch", help="which part to increment")
     how.add_argument("--version", help="an explicit version, vMAJOR.MINOR.PATCH")
+    sub.add_argument("--allow-failed", action="store_true",
+                     help="register even when the gate fails, recording `fail` (CI records every merged commit)")
     _writes(sub)
     sub.set_defaults(func=_register)
 

@@ -39,13 +39,14 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from gitml.serve import model, predlog
+    from gitml.serve import logsink, model, predlog
     from gitml.serve.main import create_app
 
     settings = _settings(args)
     serve = settings.config
     if serve.log.enabled:
-        predlog.check_writable(Path(serve.log.dir))
+        predlog.check_writable(logsink.local_dir(serve.log))
+        logsink.check(serve.log)
     # Load once here: a bad model or config stops with one line before any port is bound.
     bundle = model.load(settings.source(), serve.out_of_range == "reject")
     print(f"serving {bundle.info.name} {bundle.info.version} on http://{serve.host}:{serve.port} "
