@@ -81,12 +81,23 @@ def _print_markdown(params: str) -> None:
 
 
 def _comment(args: argparse.Namespace) -> int:
+    from gitml.core.errors import GitHubError
     from gitml.gate import comment
 
     path = Path(args.body_file) if args.body_file else _markdown_path(args.params)
     if not path.is_file():
         raise GitmlError(f"{path}: not found (run `gitml gate` first)")
-    call = comment.post(path.read_text(encoding="utf-8"), args.pr, args.repo, dry_run=args.dry_run)
+    body = path.read_text(encoding="utf-8")
+    try:
+        call = comment.post(body, args.pr, args.repo, dry_run=args.dry_run)
+    except GitHubError as exc:
+        if not (args.summary and comment.read_only(exc)):
+            raise
+        with open(args.summary, "a", encoding="utf-8") as summary:
+            summary.write(comment.SKIPPED + body)
+        print(f"::notice title=gitml comment::not posted: the token is read-only (a fork's pull request); "
+              f"the report is in the job summary ({exc})")
+        return 0
     verb = "would send" if args.dry_run else "sent"
     print(f"{verb} {call.method} {call.endpoint} ({len(call.payload['body']) if call.payload else 0} characters)")
     return 0
@@ -111,4 +122,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--body-file", help="the Markdown to post (default: paths.gate_markdown)")
     sub.add_argument("--params", default="params.yaml")
     sub.add_argument("--dry-run", action="store_true", help="find the comment, but only print what would be sent")
+    sub.add_argument("--summary", metavar="FILE",
+                     help="when GitHub refuses a read-only token (a fork's pull request), write a notice and the "
+                          "report here instead (e.g. $GITHUB_STEP_SUMMARY) and exit 0")
     sub.set_defaults(func=_comment)
