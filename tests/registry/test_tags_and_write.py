@@ -114,7 +114,8 @@ def test_register_promote_and_models(repo: Path, capsys: pytest.CaptureFixture[s
         ("v0.1.0", ["staging"], second, "pass"), ("v0.0.1", ["prod"], first, "pass")]
     assert rows[0]["metrics"] == {"accuracy": 0.902} and rows[0]["registered_by"] == "Ada <ada@gitml.local>"
     code, out, _ = gitml(repo, "models", capsys=capsys)
-    assert out.splitlines()[0].split() == ["NAME", "VERSION", "STAGES", "COMMIT", "REGISTERED", "GATE", "accuracy"]
+    assert out.splitlines()[0].split() == ["NAME", "VERSION", "STAGES", "COMMIT", "REGISTERED", "AGE", "GATE",
+                                           "accuracy"]
     assert out.splitlines()[2].split()[:4] == ["model", "v0.0.1", "prod", first[:8]]
     assert tags.stage_commit("model", "prod", repo) == first
     assert tags.stage_commit("model", "nowhere", repo) is None
@@ -133,9 +134,32 @@ def test_version_tag_records_gate_metrics_and_model_hash(repo: Path, capsys: pyt
     assert gitml(repo, "register", "--version", "v1.2.3", capsys=capsys)[0] == 0
     message = git(repo, "tag", "-l", "--format=%(contents)", "model@v1.2.3")
     assert message.splitlines()[0] == "Registering artifact model version v1.2.3"
+    trained = git(repo, "log", "-1", "--format=%cI", head).strip()
     assert tags.trailers(message) == {"gitml-gate": "pass", "gitml-model-md5": f"{1:032x}",
-                                      "gitml-metrics": '{"accuracy":0.901}'}
+                                      "gitml-metrics": '{"accuracy":0.901}', "gitml-trained-at": trained}
     assert git(repo, "cat-file", "-t", "model@v1.2.3").strip() == "tag"
+
+
+def test_the_training_date_is_the_commit_that_first_recorded_the_model(repo: Path, capsys: pytest.CaptureFixture[str],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    first = git(repo, "rev-parse", "HEAD").strip()
+    # A later commit with the same model (a README edit): the model is as old as its training.
+    (repo / "README.md").write_text("docs\n")
+    git(repo, "add", "README.md")
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2031-01-01T00:00:00Z")
+    git(repo, "commit", "-qm", "docs")
+    later = git(repo, "rev-parse", "HEAD").strip()
+    write_gate(repo, "pass", later)
+    assert gitml(repo, "register", capsys=capsys)[0] == 0
+    version = tags.find("model", repo)
+    assert version.commit == later
+    assert version.trained_at == git(repo, "log", "-1", "--format=%cI", first).strip() != "2031-01-01T00:00:00Z"
+    code, out, _ = gitml(repo, "models", "--json", capsys=capsys)
+    row = json.loads(out)[0]
+    assert row["trained_at"] == version.trained_at and row["age_days"] >= 0
+    # A version tag made by another tool records no training date: its tag's date stands in.
+    git(repo, "tag", "-a", "model@v0.9.0", first, "-m", "Registering artifact model version v0.9.0")
+    assert tags.find("model", repo, version="v0.9.0").trained_at == tags.find("model", repo, version="v0.9.0").date
 
 
 def test_bad_inputs_refused_without_touching_tags(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from gitml.config import GatePolicies, MetricPolicy
+from gitml.config import GatePolicies, MetricPolicy, Production
 from gitml.core.errors import GateError
 from gitml.core.text import number
 from gitml.model import metrics
@@ -151,3 +151,82 @@ def judge_all(
 
 def verdict(judgements: list[Judgement]) -> str:
     return "fail" if any(j.status == "fail" for j in judgements) else "pass"
+
+
+#: The production limits by figure: (relative limit key, absolute ceiling key) in `gate.production`.
+PRODUCTION_LIMITS = {
+    "latency_p99_ms": ("latency_p99_max_ratio", "latency_p99_ms_max"),
+    "size_mb": ("size_max_ratio", "size_mb_max"),
+    "memory_mb": ("memory_max_ratio", None),
+}
+#: A ratio this close to 1 is no change, even for an exact figure (the file size).
+_SAME = 0.01
+
+
+@dataclass
+class FigureJudgement:
+    """One production figure of both models, judged by the limits in `gate.production`."""
+
+    name: str
+    unit: str
+    gated: bool
+    baseline: float | None
+    candidate: float
+    #: candidate / baseline and its interval (None without a baseline).
+    ratio: float | None
+    interval: tuple[float, float] | None
+    change: str  # improved | unchanged | regressed | new
+    status: str  # pass | fail | info
+    reasons: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["interval"] = list(self.interval) if self.interval else None
+        return data
+
+
+def _figure_change(lower_is_better: bool, interval: tuple[float, float] | None) -> str:
+    if interval is None:
+        return "new"
+    low, high = interval
+    if low > 1.0 + _SAME:
+        return "regressed" if lower_is_better else "improved"
+    if high < 1.0 - _SAME:
+        return "improved" if lower_is_better else "regressed"
+    return "unchanged"
+
+
+def judge_production(figures: dict[str, Any], limits: Production) -> list[FigureJudgement]:
+    """Each production figure (a `gitml.gate.timing.Figure`) against its limits.
+
+    A relative limit fails only when the whole interval of the ratio lies above it; a breach
+    within the interval's noise passes with a note, as a quality metric's change within
+    noise is "unchanged". An absolute ceiling compares the candidate's own interval.
+    """
+    judged = []
+    for name, figure in figures.items():
+        relative, absolute = PRODUCTION_LIMITS.get(name, (None, None))
+        max_ratio = getattr(limits, relative) if relative else None
+        ceiling = getattr(limits, absolute) if absolute else None
+        result = FigureJudgement(name, figure.unit, max_ratio is not None or ceiling is not None, figure.baseline,
+                                 figure.candidate, figure.ratio, figure.interval,
+                                 _figure_change(figure.lower_is_better, figure.interval), "info")
+        if not result.gated:
+            judged.append(result)
+            continue
+        if max_ratio is not None and figure.interval is not None:
+            low, high = figure.interval
+            shown = f"ratio {number(figure.ratio)} (interval {number(low)} to {number(high)})"
+            if low > max_ratio:
+                result.reasons.append(f"{shown} is above the limit {number(max_ratio)} (gate.production.{relative})")
+            elif figure.ratio > max_ratio:
+                result.notes.append(f"{shown} is above {number(max_ratio)} only within the noise")
+        if ceiling is not None:
+            low = figure.candidate_interval[0] if figure.candidate_interval else figure.candidate
+            if low > ceiling:
+                result.reasons.append(f"{number(figure.candidate)} {figure.unit} is above the ceiling "
+                                      f"{number(ceiling)} (gate.production.{absolute})")
+        result.status = "fail" if result.reasons else "pass"
+        judged.append(result)
+    return judged

@@ -14,6 +14,7 @@ error report, so the pull request says why.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ from gitml.vcs import dvc, git
 log = logging.getLogger(__name__)
 #: Metrics recomputed from predictions must match metrics.json this closely to trust the pairing.
 _AGREE = 1e-6
+#: Settings whose errors do not stop the quality verdict.
+_TIMING_SECTIONS = ("gate.timing", "gate.production")
 
 
 def _stale_stages(repo: Path) -> dict[str, Any]:
@@ -99,10 +102,13 @@ def _methods(judgements: list[policy.Judgement], why: dict[str, str], default: s
 
 
 def judge(params: Params, cand: sides.Side, base: sides.Side | None, out: dict[str, Any],
-          plots_in: Path | None = None) -> dict[str, Any]:
+          plots_in: Path | None = None, timing: bool = False) -> dict[str, Any]:
     """Fill the report `out` from the two sides (`base` None: the policy's floors and ceilings alone).
 
-    With `plots_in` (a repository), the plots are written to its `paths.gate_plots`.
+    With `plots_in` (a repository), the plots are written to its `paths.gate_plots`; with
+    `timing`, both models are timed side by side and `gate.production` judges the figures
+    (the sides must carry their model and test files). A timing that fails is a GateError
+    raised after the quality verdict is in `out`.
     """
     task = params.data.task
     policies = policy.for_task(params.gate.metrics, task)
@@ -133,17 +139,64 @@ def judge(params: Params, cand: sides.Side, base: sides.Side | None, out: dict[s
         out["pipeline"] = diff.pipeline_diff(base.lock, cand.lock)
     out["metrics"] = [j.as_dict() for j in judgements]
     out["failures"] = [f"{j.name}: {reason}" for j in judgements for reason in j.reasons]
-    out["verdict"] = policy.verdict(judgements)
-    out["summary"] = _summary(out["verdict"], judgements, base is None)
+    out["verdict"] = out["quality"] = policy.verdict(judgements)
+    out["summary"] = _summary(judgements, base is None)
     if plots_in is not None:
         out["plots"] = _plots(plots_in, params, base, cand)
+    if timing:
+        figures = _production(params, cand, base, out)
+        out["failures"] += [f"{f.name}: {reason}" for f in figures for reason in f.reasons]
+        if any(f.status == "fail" for f in figures):
+            out["verdict"] = "fail"
+            out["summary"] = _summary(judgements, base is None, figures)
     return out
 
 
-def _summary(verdict: str, judgements: list[policy.Judgement], alone: bool) -> str:
+def _test_rows(path: Path, target: str) -> Any:
+    """A side's test split without its target: the rows both models are timed on."""
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+        raise GateError(f"gate.timing: {path}: not a readable Parquet file: {exc}") from exc
+    return frame.drop(columns=[target], errors="ignore")
+
+
+def _production(params: Params, cand: sides.Side, base: sides.Side | None,
+                out: dict[str, Any]) -> list[policy.FigureJudgement]:
+    """Time both models side by side and judge the figures; `out["production"]` records it either way."""
+    from gitml.gate import timing
+
+    out["production"] = {"error": None}
+    try:
+        target = params.data.target
+        rows = _test_rows(cand.test, target)
+        own = base is not None and base.test_md5 != cand.test_md5
+        timed = timing.measure(cand.model, base.model if base else None, rows, params.gate.timing,
+                               _test_rows(base.test, target) if own else None)
+    except GateError as exc:
+        out["production"]["error"] = str(exc)
+        raise
+    figures = policy.judge_production(timed.figures, params.gate.production)
+    out["production"] = {"error": None, "clock": "process CPU time", "rounds": timed.rounds,
+                         "seconds": round(timed.seconds, 2), "stopped": timed.stopped, "rows": timed.rows,
+                         "batch_rows": timed.batch_rows, "confidence": params.gate.timing.confidence,
+                         "notes": timed.notes, "figures": [f.as_dict() for f in figures]}
+    return figures
+
+
+def failed(out: dict[str, Any]) -> list[str]:
+    """The metrics and production figures that failed the policy."""
+    figures = (out.get("production") or {}).get("figures") or []
+    return [item["name"] for item in [*out["metrics"], *figures] if item["status"] == "fail"]
+
+
+def _summary(judgements: list[policy.Judgement], alone: bool,
+             figures: Sequence[policy.FigureJudgement] = ()) -> str:
     gated = [j for j in judgements if j.gated]
-    if verdict == "fail":
-        failed = [j.name for j in gated if j.status == "fail"]
+    failed = [j.name for j in [*gated, *figures] if j.status == "fail"]
+    if failed:
         return f"The candidate fails the promotion policy on {', '.join(failed)}."
     if alone:
         return "The candidate passes the promotion policy's floors and ceilings (there is no baseline)."
@@ -164,9 +217,9 @@ def _plots(repo: Path, params: Params, base: sides.Side | None, cand: sides.Side
 
 
 def _blank(candidate: dict[str, Any], run_url: str | None = None) -> dict[str, Any]:
-    return {"verdict": "error", "summary": "", "error": None, "task": None, "candidate": candidate, "baseline": None,
-            "comparison": None, "metrics": [], "failures": [], "params": [], "pipeline": None, "plots": [],
-            "run_url": run_url}
+    return {"verdict": "error", "quality": None, "summary": "", "error": None, "task": None, "candidate": candidate,
+            "baseline": None, "comparison": None, "metrics": [], "production": None, "failures": [], "params": [],
+            "pipeline": None, "plots": [], "run_url": run_url}
 
 
 def evaluate(repo: Path, params: Params, baseline_ref: str | None, allow_dirty: bool,
@@ -176,14 +229,15 @@ def evaluate(repo: Path, params: Params, baseline_ref: str | None, allow_dirty: 
     `workspace`: the candidate is the workspace's outputs (checked to be HEAD's); else HEAD's
     own outputs, read at its commit as the baseline's are, whatever the workspace holds.
     """
-    head = out["candidate"]["commit"]
+    head, timing = out["candidate"]["commit"], params.gate.timing.enabled
     if workspace:
         out["candidate"]["dirty"] = check_workspace(repo, params, allow_dirty)
     chosen = sides.resolve(repo, params, baseline_ref)
     out["baseline"] = {"ref": chosen.ref, "source": chosen.source, "commit": chosen.commit}
-    cand = sides.workspace(repo, params, head) if workspace else sides.at_commit(repo, head, params, label="HEAD")
-    base = sides.at_commit(repo, chosen.commit, params) if chosen.commit else None
-    return judge(params, cand, base, out, repo)
+    cand = (sides.workspace(repo, params, head, files=timing) if workspace
+            else sides.at_commit(repo, head, params, label="HEAD", files=timing))
+    base = sides.at_commit(repo, chosen.commit, params, files=timing) if chosen.commit else None
+    return judge(params, cand, base, out, repo, timing)
 
 
 def run(repo: str | Path = ".", params_path: str = "params.yaml", baseline_ref: str | None = None,
@@ -197,11 +251,19 @@ def run(repo: str | Path = ".", params_path: str = "params.yaml", baseline_ref: 
     out = _blank({"ref": "HEAD", "commit": None, "dirty": []}, run_url)
     try:
         out["candidate"]["commit"] = git.head(repo)
-        params = config.load(repo / params_path)
+        # Wrong timing settings leave the quality verdict to be had: they are reported, then raised.
+        params, deferred = config.load_lenient(repo / params_path, _TIMING_SECTIONS)
         out["task"] = params.data.task
+        if deferred is not None:
+            params = params.model_copy(update={"gate": params.gate.model_copy(update={
+                "timing": params.gate.timing.model_copy(update={"enabled": False})})})
         evaluate(repo, params, baseline_ref, allow_dirty, out, workspace)
+        if deferred is not None:
+            out["production"] = {"error": str(deferred)}
+            raise GateError(str(deferred))
     except GitmlError as exc:
-        out.update(verdict="error", error=str(exc), summary="The gate could not evaluate the candidate.")
+        quality = f" (its quality metrics alone: {out['quality']})" if out.get("quality") else ""
+        out.update(verdict="error", error=str(exc), summary=f"The gate could not evaluate the candidate{quality}.")
         write(repo, params, out)
         if isinstance(exc, GateError):
             raise
@@ -217,14 +279,14 @@ def compare(repo: str | Path, params: Params, candidate: str, baseline: str | No
     tag message or a report file. A failure to evaluate is the report's `error` (verdict error).
     """
     out = _blank({"ref": candidate[:12], "commit": candidate, "dirty": []})
-    out["task"] = params.data.task
+    out["task"], timing = params.data.task, params.gate.timing.enabled
     try:
-        cand = sides.at_commit(repo, candidate, params, label="candidate")
+        cand = sides.at_commit(repo, candidate, params, label="candidate", files=timing)
         base = None
         if baseline is not None:
             out["baseline"] = {"ref": baseline[:12], "source": "argument", "commit": baseline}
-            base = sides.at_commit(repo, baseline, params)
-        judge(params, cand, base, out)
+            base = sides.at_commit(repo, baseline, params, files=timing)
+        judge(params, cand, base, out, timing=timing)
     except GitmlError as exc:
         out.update(verdict="error", error=str(exc), summary="The gate could not evaluate the candidate.")
     return out

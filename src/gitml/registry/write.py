@@ -28,7 +28,7 @@ from typing import Any, Literal
 from gitml.config import Params
 from gitml.core.errors import GitError, RegistryError
 from gitml.registry import tags
-from gitml.registry.tags import BASELINE, FORCED, GATE, METRICS, MODEL_HASH
+from gitml.registry.tags import BASELINE, FORCED, GATE, METRICS, MODEL_HASH, TRAINED_AT
 from gitml.vcs import git, snapshot
 
 log = logging.getLogger(__name__)
@@ -132,6 +132,13 @@ def declared_artifact(repo: Path, commit: str, artifact: str) -> str:
     return str(declared["path"])
 
 
+def trained_at(repo: Path, commit: str, model_md5: str) -> str:
+    """When the model of hash `model_md5` was trained: the date of the oldest commit (of `commit`'s history)
+    whose dvc.lock records it, so registering a later commit with the same model keeps its age."""
+    dates = git.run(repo, "log", "--reverse", "--format=%cI", f"-S{model_md5}", commit, "--", "dvc.lock").split()
+    return dates[0] if dates else git.run(repo, "log", "-1", "--format=%cI", commit).strip()
+
+
 def _message(subject: str, fields: dict[str, str | None]) -> str:
     lines = [f"{key}: {value}" for key, value in fields.items() if value is not None]
     return subject + ("\n\n" + "\n".join(lines) if lines else "") + "\n"
@@ -203,7 +210,7 @@ def register(params: Params, repo: str | Path = ".", *, artifact: str | None = N
     headline = headline_metrics(json.loads(metrics) if metrics else None, cfg.headline_metrics)
     tag = f"{artifact}@{version}"
     message = _message(f"Registering artifact {artifact} version {version}", {
-        GATE: verdict, MODEL_HASH: model_md5,
+        GATE: verdict, MODEL_HASH: model_md5, TRAINED_AT: trained_at(repo, commit, model_md5),
         METRICS: json.dumps(headline, separators=(",", ":")) if headline else None, FORCED: forced,
     })
     pushed = _create(repo, tag, commit, message, push)

@@ -34,6 +34,15 @@ def _table(out: dict[str, Any]) -> str:
         status = {"fail": "FAIL " + "; ".join(m["reasons"]), "pass": "ok", "info": "info"}[m["status"]]
         lines.append(f"  {m['name']:<12} {_num(m['baseline'])} -> {m['candidate']:.4g}  {_num(m['delta'], '+.4g')} "
                      f"{interval}  {_ICONS[m['change']]} {m['change']:<9}  {status}")
+    production = out.get("production") or {}
+    if production.get("figures"):
+        lines.append(f"  production figures ({production['clock']}, {production['rounds']} interleaved rounds, "
+                     f"{production['seconds']} s):")
+    for f in production.get("figures") or []:
+        ratio = f"x{f['ratio']:.3g} [{f['interval'][0]:.3g}, {f['interval'][1]:.3g}]" if f["ratio"] else ""
+        status = {"fail": "FAIL " + "; ".join(f["reasons"]), "pass": "ok", "info": "info"}[f["status"]]
+        lines.append(f"  {f['name']:<15} {_num(f['baseline'])} -> {f['candidate']:.4g} {f['unit']}  {ratio}  "
+                     f"{_ICONS[f['change']]} {f['change']:<9}  {status}")
     comparison = out.get("comparison") or {}
     if comparison.get("why") and out["metrics"]:
         lines.append(f"  note: no paired intervals: {comparison['why']}")
@@ -60,8 +69,7 @@ def _gate(args: argparse.Namespace) -> int:
         plots = f" and {len(out['plots'])} plots" if out["plots"] else ""
         print(f"wrote {paths.gate_report}, {paths.gate_markdown}{plots}")
     if out["verdict"] == "fail":
-        failed = [m["name"] for m in out["metrics"] if m["status"] == "fail"]
-        raise GateFailed(f"gate failed on {', '.join(failed)} (the report says why)")
+        raise GateFailed(f"gate failed on {', '.join(verdict.failed(out))} (the report says why)")
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 from gitml.core.text import flatten, number
@@ -39,10 +40,10 @@ def _params(args: argparse.Namespace) -> Any:
 
 def _judged(out: dict[str, Any]) -> Any:
     """The gate's report as the registry's `Judged`."""
+    from gitml.gate import verdict
     from gitml.registry.write import Judged
 
-    failed = [m["name"] for m in out["metrics"] if m["status"] == "fail"]
-    return Judged(out["verdict"], out["error"] if out["verdict"] == "error" else out["summary"], failed)
+    return Judged(out["verdict"], out["error"] if out["verdict"] == "error" else out["summary"], verdict.failed(out))
 
 
 def _run_gate(args: argparse.Namespace) -> Any:
@@ -103,26 +104,42 @@ def _models(args: argparse.Namespace) -> int:
     if args.name and args.name not in found:
         raise RegistryError(f"unknown model {args.name!r}: it has no registered versions")
     rows = [v for artifact in found.values() for v in artifact]
+    now = datetime.now(UTC)
     if args.json:
         print(json.dumps([{
             "name": v.artifact, "version": v.version, "stages": v.stages, "commit": v.commit,
-            "registered_at": v.date, "registered_by": v.tagger, "gate": v.gate, "metrics": v.metrics,
+            "registered_at": v.date, "registered_by": v.tagger, "trained_at": v.trained_at,
+            "age_days": round(_age(v.trained_at, now) / 86400, 2), "gate": v.gate, "metrics": v.metrics,
         } for v in rows], indent=2))
         return 0
     if not rows:
         print("no registered models (run `gitml register`)", file=sys.stderr)
         return 0
     metric_names = list(dict.fromkeys(name for v in rows for name in v.metrics))
-    header = ["NAME", "VERSION", "STAGES", "COMMIT", "REGISTERED", "GATE", *metric_names]
+    header = ["NAME", "VERSION", "STAGES", "COMMIT", "REGISTERED", "AGE", "GATE", *metric_names]
     table = [header] + [
-        [v.artifact, v.version, ",".join(v.stages) or "-", v.commit[:8], v.date[:19].replace("T", " "), v.gate,
-         *(number(v.metrics[m]) if m in v.metrics else "-" for m in metric_names)]
+        [v.artifact, v.version, ",".join(v.stages) or "-", v.commit[:8], v.date[:19].replace("T", " "),
+         _shown_age(_age(v.trained_at, now)), v.gate, *(number(v.metrics[m]) if m in v.metrics else "-"
+                                                       for m in metric_names)]
         for v in rows
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     sys.stdout.write("".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
                              for row in table))
     return 0
+
+
+def _age(iso: str, now: datetime) -> float:
+    """Seconds since an ISO 8601 time."""
+    return (now - datetime.fromisoformat(iso)).total_seconds()
+
+
+def _shown_age(seconds: float) -> str:
+    """An age as a person reads it: 40min, 5h, 12d."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{max(0, int(seconds))}s"
 
 
 #: params sections `gitml lineage` prints (with --json, every section).
@@ -202,7 +219,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     _writes(sub)
     sub.set_defaults(func=_promote)
 
-    sub = commands.add_parser("models", help="registered versions, their stages, gate verdict and metrics")
+    sub = commands.add_parser("models", help="registered versions: stages, model age (since training), gate, metrics")
     sub.add_argument("name", nargs="?", help="only this artifact")
     sub.add_argument("--json", action="store_true")
     _common(sub)
