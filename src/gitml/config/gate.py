@@ -96,7 +96,6 @@ class Timing(Section):
     #: Rows per call for batch throughput (the test rows, repeated to this many); serving's micro-batch size.
     batch_rows: Annotated[int, Field(gt=0)] = 256
     confidence: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.95
-    seed: int = 42
 
 
 Ratio = Annotated[float, Field(gt=0.0)]

@@ -186,10 +186,11 @@ class FigureJudgement:
         return data
 
 
-def _figure_change(lower_is_better: bool, interval: tuple[float, float] | None) -> str:
-    if interval is None:
+def _figure_change(lower_is_better: bool, ratio: float | None, interval: tuple[float, float] | None) -> str:
+    """By the ratio's interval (or the ratio itself, measured once): beyond a 1% dead band either way."""
+    if ratio is None:
         return "new"
-    low, high = interval
+    low, high = interval or (ratio, ratio)
     if low > 1.0 + _SAME:
         return "regressed" if lower_is_better else "improved"
     if high < 1.0 - _SAME:
@@ -211,7 +212,7 @@ def judge_production(figures: dict[str, Any], limits: Production) -> list[Figure
         ceiling = getattr(limits, absolute) if absolute else None
         result = FigureJudgement(name, figure.unit, max_ratio is not None or ceiling is not None, figure.baseline,
                                  figure.candidate, figure.ratio, figure.interval,
-                                 _figure_change(figure.lower_is_better, figure.interval), "info")
+                                 _figure_change(figure.lower_is_better, figure.ratio, figure.interval), "info")
         if not result.gated:
             judged.append(result)
             continue

@@ -2,26 +2,28 @@
 
 A latency measured in the baseline's CI run cannot be compared with one measured in the
 candidate's: runners differ from run to run, and a busy one is slower at everything. So the
-gate times both models itself, in one process, alternating between them (A B, then B A, row
-by row) on the same rows, and reports each figure as a candidate/baseline ratio with an
-interval. The clock is the process's CPU time (`time.process_time`): what a call costs, which
-another process on a shared runner cannot inflate by taking the CPU away (measured: under a
-CPU hog, wall-clock ratios of a model against itself spread by tens of percent, CPU-time
-ratios by a few). For a model that predicts on one thread, as gitml's defaults do, it is the
-latency an idle server shows.
+gate times both models itself, in one process, in rounds that alternate between them (A B,
+then B A, row by row) on the same rows, and reports each figure as a candidate/baseline
+ratio with an interval. The clock is the process's CPU time (`time.process_time`): what a
+call costs, which another process on a shared runner cannot inflate by taking the CPU away
+(bench/gate.py: a model against itself, under a CPU hog). For a model that predicts on one
+thread, as gitml's defaults do, it is the latency an idle server shows.
 
-- `latency_p50_ms`, `latency_p99_ms`: one row per call; per row the best of the rounds (the
-  model's own cost, as `timeit` has it), then the percentile over the rows;
-- `throughput_rps`: rows per second predicting `batch_rows` rows in one call (best round);
-- `load_s`: reading and checking the model file (best round);
+- `latency_p50_ms`, `latency_p99_ms`: one row per call (A B B A, each model's faster call),
+  the percentile over the rows;
+- `throughput_rps`: rows per second predicting `batch_rows` rows in one call (A B B A);
+- `load_s`: reading and checking the model file (once each, in the first round: the slowest
+  measurement, so it has a ratio but no interval);
 - `memory_mb`: peak of Python and numpy allocations (tracemalloc) while loading the model and
   predicting one batch, after a warm-up (imports are not the model's);
 - `size_mb`: the file's size (exact).
 
-Intervals come from a percentile bootstrap over rounds and rows with the same picks for both
-models (paired), so they narrow as rounds add up; rounds repeat until each timed ratio's
-interval is at most `precision` of the ratio wide, or `budget_s` is spent (two rounds at
-least). A model that cannot be loaded or cannot predict the rows is a GateError.
+Each round gives one paired ratio per figure, both calls made close together, so a round the
+machine was slow in is slow for both models. The ratio is the geometric mean over the rounds,
+its interval Student's t on the logs: honest with few rounds (wide), narrowing as they add up.
+Rounds repeat, three at least, until each ratio's interval is at most `precision` of the ratio
+wide or `budget_s` is spent (warm-up and memory come before, outside the budget). A model
+that cannot be loaded or cannot predict the rows is a GateError.
 """
 
 from __future__ import annotations
@@ -48,10 +50,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _MB = 1024 * 1024
-#: Rounds before any interval is trusted, and bootstrap resamples of the rounds.
-_MIN_ROUNDS, _RESAMPLES = 3, 400
-#: Loading is the slowest measurement: it is timed in the first few rounds only.
-_LOAD_ROUNDS = 2
+#: Rounds before the timing may stop (two degrees of freedom for the intervals).
+_MIN_ROUNDS = 3
+#: Loading is the slowest measurement: it is timed in the first round only (one load each, no interval).
+_LOAD_ROUNDS = 1
 #: The clock of the timed calls: CPU time of this process (see the module docstring).
 _CLOCK = time.process_time
 #: Figures whose intervals decide when the timing may stop.
@@ -125,35 +127,39 @@ def _rows(frame: pd.DataFrame, cfg: Timing) -> tuple[list[Any], Any]:
 
 
 def _round(sides: list[_Side], number: int, time_loads: bool) -> None:
-    """One round: every row, then a batch, then (early on) a load, alternating which model goes first.
+    """One round: every row, then a batch, then (the first round) a load, alternating which model goes first.
 
-    The garbage collector waits outside the timed calls, as in `timeit`.
+    Each row is predicted A B B A and each side keeps its faster call, so a call that a
+    hiccup slowed down is not taken for the model's cost. The garbage collector waits outside
+    the timed calls, as in `timeit`.
     """
     order = list(range(len(sides)))
     if number % 2:
         order.reverse()
     clock = _CLOCK
-    times = [np.empty(len(side.single)) for side in sides]
+    times = [np.full(len(side.single), np.inf) for side in sides]
     predictors = [_predictor(side.model) for side in sides]
     gc.collect()
     gc.disable()
     try:
         for i in range(len(sides[0].single)):
-            for k in order if i % 2 == 0 else order[::-1]:
-                row = sides[k].single[i]
+            for k in [*order, *order[::-1]]:
                 start = clock()
-                predictors[k](row)
-                times[k][i] = clock() - start
-        for k in order:
+                predictors[k](sides[k].single[i])
+                times[k][i] = min(times[k][i], clock() - start)
+            order.reverse()
+        batch = [0.0] * len(sides)
+        for k in [*order, *order[::-1]]:  # a drift within the round weighs on both alike
             start = clock()
             predictors[k](sides[k].batch)
-            sides[k].throughput.append(len(sides[k].batch) / (clock() - start))
+            batch[k] += clock() - start
     finally:
         gc.enable()
-    for side, measured in zip(sides, times, strict=True):
+    for side, measured, seconds in zip(sides, times, batch, strict=True):
         side.latency.append(measured)
+        side.throughput.append(2 * len(side.batch) / seconds)
     if time_loads:
-        for k in order[::-1]:
+        for k in order:
             start = clock()
             modelio.load_model(sides[k].path)
             sides[k].load.append(clock() - start)
@@ -170,108 +176,63 @@ def _warm(path: Path, label: str, single: list[Any], batch: Any) -> Any:
     return model
 
 
+#: Memory measured per model file (path, size, mtime) and batch size: tracing a load costs several loads,
+#: and the figure depends on nothing else, so a second timing in one process (a bench) does not repeat it.
+_MEMORY: dict[tuple[str, int, int, int], float] = {}
+
+
 def _memory_mb(path: Path, batch: Any) -> float:
     """Peak of Python and numpy allocations (MB) while loading the model and predicting a batch (after a warm-up)."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        _predictor(modelio.load_model(path))(batch)
-        return tracemalloc.get_traced_memory()[1] / _MB
-    finally:
-        tracemalloc.stop()
-
-
-def _round(sides: list[_Side], number: int, time_loads: bool) -> None:
-    """One round: every row, then a batch, then (early on) a load, alternating which model goes first.
-
-    The garbage collector waits outside the timed calls, as in `timeit`.
-    """
-    order = list(range(len(sides)))
-    if number % 2:
-        order.reverse()
-    clock = _CLOCK
-    times = [np.empty(len(side.single)) for side in sides]
-    predictors = [_predictor(side.model) for side in sides]
-    gc.collect()
-    gc.disable()
-    try:
-        for i in range(len(sides[0].single)):
-            for k in order if i % 2 == 0 else order[::-1]:
-                row = sides[k].single[i]
-                start = clock()
-                predictors[k](row)
-                times[k][i] = clock() - start
-        for k in order:
-            start = clock()
-            predictors[k](sides[k].batch)
-            sides[k].throughput.append(len(sides[k].batch) / (clock() - start))
-    finally:
-        gc.enable()
-    for side, measured in zip(sides, times, strict=True):
-        side.latency.append(measured)
-    if time_loads:
-        for k in order[::-1]:
-            start = clock()
-            modelio.load_model(sides[k].path)
-            sides[k].load.append(clock() - start)
-
-
-def _traced_load(path: Path, label: str, batch: Any) -> tuple[Any, float]:
-    """The model, loaded, and the peak of Python and numpy allocations (MB) while loading it and predicting a batch.
-
-    This first load is also the warm-up (lazy imports, file cache); the timed loads come later.
-    """
-    gc.collect()
-    tracemalloc.start()
-    try:
-        model = _load(path, label)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, len(batch))
+    if key not in _MEMORY:
+        gc.collect()
+        tracemalloc.start()
         try:
-            _predictor(model)(batch)
-        except Exception as exc:  # a model raises whatever its estimator raises
-            raise GateError(f"gate.timing: the {label} model cannot predict the test rows: {reason(exc)}") from exc
-        return model, tracemalloc.get_traced_memory()[1] / _MB
-    finally:
-        tracemalloc.stop()
+            _predictor(modelio.load_model(path))(batch)
+            _MEMORY[key] = tracemalloc.get_traced_memory()[1] / _MB
+        finally:
+            tracemalloc.stop()
+    return _MEMORY[key]
 
 
 _UNITS = {"latency_p50_ms": ("ms", True), "latency_p99_ms": ("ms", True), "throughput_rps": ("rows/s", False),
           "load_s": ("s", True), "memory_mb": ("MB", True), "size_mb": ("MB", True)}
 
 
-def _statistic(name: str, side: _Side, rounds: np.ndarray, rows: np.ndarray, loads: np.ndarray) -> np.ndarray:
-    """The figure `name` of one side, for each resample (a row of picks of rounds, rows and load rounds)."""
-    if name.startswith("latency"):
-        samples = np.stack(side.latency) * 1000.0  # rounds x rows, in ms
-        best = samples[rounds[:, :, None], rows[:, None, :]].min(axis=1)  # per resample and row: the best round
-        return np.percentile(best, 50 if name == "latency_p50_ms" else 99, axis=1)
-    if name == "throughput_rps":
-        return np.asarray(side.throughput)[rounds].max(axis=1)
-    return np.asarray(side.load)[loads].min(axis=1)
+def _per_round(name: str, side: _Side) -> np.ndarray:
+    """One value of the figure per round (load: per round it was timed)."""
+    if name == "latency_p50_ms":
+        return np.array([np.percentile(times, 50) * 1000.0 for times in side.latency])
+    if name == "latency_p99_ms":
+        return np.array([np.percentile(times, 99) * 1000.0 for times in side.latency])
+    return np.asarray(side.throughput if name == "throughput_rps" else side.load)
 
 
-def _figures(sides: list[_Side], cfg: Timing, rng: np.random.Generator) -> dict[str, Figure]:
-    """Each timed figure with its bootstrap interval; the same picks for both sides (a paired bootstrap)."""
-    n_rounds, n_rows, n_loads = len(sides[0].latency), len(sides[0].single), len(sides[0].load)
-    drawn = (rng.integers(0, n_rounds, (_RESAMPLES, n_rounds)), rng.integers(0, n_rows, (_RESAMPLES, n_rows)),
-             rng.integers(0, n_loads, (_RESAMPLES, n_loads)))
-    whole = (np.arange(n_rounds)[None, :], np.arange(n_rows)[None, :], np.arange(n_loads)[None, :])
-    tail = (1.0 - cfg.confidence) / 2 * 100
+def _geometric(values: np.ndarray, confidence: float) -> tuple[float, tuple[float, float] | None]:
+    """The geometric mean of positive values and its Student-t interval (on the logs; None for one value)."""
+    from scipy.special import stdtrit
+
+    logs = np.log(values)
+    mean = float(logs.mean())
+    if len(logs) < 2:
+        return float(np.exp(mean)), None
+    half = float(stdtrit(len(logs) - 1, 0.5 + confidence / 2) * logs.std(ddof=1) / np.sqrt(len(logs)))
+    return float(np.exp(mean)), (float(np.exp(mean - half)), float(np.exp(mean + half)))
+
+
+def _figures(sides: list[_Side], confidence: float) -> dict[str, Figure]:
+    """Each timed figure of both sides, its paired ratio and interval."""
     figures = {}
     for name in ("latency_p50_ms", "latency_p99_ms", "throughput_rps", "load_s"):
         unit, lower = _UNITS[name]
-        values = [float(_statistic(name, side, *whole)[0]) for side in sides]
-        draws = [_statistic(name, side, *drawn) for side in sides]
-        figure = Figure(name, unit, lower, values[0], candidate_interval=_percentiles(draws[0], tail))
+        values = [_per_round(name, side) for side in sides]
+        candidate, own = _geometric(values[0], confidence)
+        figure = figures[name] = Figure(name, unit, lower, candidate, candidate_interval=own)
         if len(sides) == 2:
-            figure.baseline, figure.ratio = values[1], values[0] / values[1]
-            figure.interval = _percentiles(draws[0] / draws[1], tail)
-        figures[name] = figure
+            figure.baseline = _geometric(values[1], confidence)[0]
+            figure.ratio, figure.interval = _geometric(values[0] / values[1], confidence)
     return figures
-
-
-def _percentiles(draws: np.ndarray, tail: float) -> tuple[float, float]:
-    low, high = np.percentile(draws, [tail, 100.0 - tail])
-    return float(low), float(high)
 
 
 def _narrow(figures: dict[str, Figure], precision: float) -> bool:
@@ -279,8 +240,7 @@ def _narrow(figures: dict[str, Figure], precision: float) -> bool:
     for name in _STOPPING:
         figure = figures[name]
         low, high = figure.interval or figure.candidate_interval
-        middle = figure.ratio if figure.ratio is not None else figure.candidate
-        if high - low > precision * middle:
+        if high - low > precision * (figure.ratio or figure.candidate):
             return False
     return True
 
@@ -298,21 +258,22 @@ def measure(candidate: Path, baseline: Path | None, rows: pd.DataFrame, cfg: Tim
             sides.append(_Side(path, _warm(path, label, single, batch), single, batch))
     memory = [_memory_mb(side.path, side.batch) for side in sides]
     if baseline_rows is not None:
-        notes.append("each model is timed on its own test rows (the baseline cannot take the candidate's)")
-    rng = np.random.default_rng(cfg.seed)
-    number, stopped = 0, "budget"
+        notes.append("the test sets differ: each model is timed on its own test rows")
+    began, number, stopped = time.perf_counter(), 0, "budget"
     while True:
-        began = time.perf_counter()
+        start = time.perf_counter()
         _round(sides, number, time_loads=number < _LOAD_ROUNDS)
         number += 1
-        last = time.perf_counter() - began
+        last = time.perf_counter() - start
         log.info("timing: round %d took %.2f s", number, last)
-        if number >= _MIN_ROUNDS and _narrow(_figures(sides, cfg, rng), cfg.precision):
+        if number < _MIN_ROUNDS:
+            continue
+        if _narrow(_figures(sides, cfg.confidence), cfg.precision):
             stopped = "precision"
             break
-        if number >= 2 and time.perf_counter() - started + last > cfg.budget_s:
+        if time.perf_counter() - began + last > cfg.budget_s:
             break
-    figures = _figures(sides, cfg, rng)
+    figures = _figures(sides, cfg.confidence)
     for name, values in (("memory_mb", memory), ("size_mb", [side.path.stat().st_size / _MB for side in sides])):
         unit, lower = _UNITS[name]
         figure = figures[name] = Figure(name, unit, lower, values[0], candidate_interval=(values[0], values[0]))

@@ -39,7 +39,8 @@ def _table(out: dict[str, Any]) -> str:
         lines.append(f"  production figures ({production['clock']}, {production['rounds']} interleaved rounds, "
                      f"{production['seconds']} s):")
     for f in production.get("figures") or []:
-        ratio = f"x{f['ratio']:.3g} [{f['interval'][0]:.3g}, {f['interval'][1]:.3g}]" if f["ratio"] else ""
+        interval = f" [{f['interval'][0]:.3g}, {f['interval'][1]:.3g}]" if f["interval"] else ""
+        ratio = f"x{f['ratio']:.3g}{interval}" if f["ratio"] else ""
         status = {"fail": "FAIL " + "; ".join(f["reasons"]), "pass": "ok", "info": "info"}[f["status"]]
         lines.append(f"  {f['name']:<15} {_num(f['baseline'])} -> {f['candidate']:.4g} {f['unit']}  {ratio}  "
                      f"{_ICONS[f['change']]} {f['change']:<9}  {status}")
