@@ -96,9 +96,11 @@ class Uploader:
             return True
         try:
             io.upload(part, f"{self.url}/{part.name}")
-        except FileNotFoundError:
-            return True
         except Exception as exc:  # the store's client raises its own types; the part stays for a retry
+            # Only a part another uploader took meanwhile is done: s3fs reports a missing bucket as
+            # FileNotFoundError too, and that part must stay for the retry.
+            if isinstance(exc, FileNotFoundError) and not part.is_file():
+                return True
             self.error = f"prediction log: cannot upload {part.name} to {self.url}: {reason(exc)}"
             log.error("%s; retrying", self.error)
             return False
