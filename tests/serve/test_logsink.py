@@ -66,23 +66,43 @@ def _wait(condition: Callable[[], bool], seconds: float = 20) -> bool:
     return condition()
 
 
-def test_closed_parts_reach_s3_whole_and_monitoring_reads_them_back(s3: Any, tmp_path: Path, serve_kit: Any,
-                                                                   classifier: model.Bundle) -> None:
-    from gitml.monitor import sources
+def test_closed_parts_reach_s3_whole_and_gitml_monitor_reads_them_back(
+        s3: Any, tmp_path: Path, serve_kit: Any, classifier: model.Bundle, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import yaml
+
+    from gitml import config
+    from gitml.cli import main as cli
 
     s3.create_bucket(Bucket="preds")
-    config = LogConfig(dir="s3://preds/prod/log", spool=str(tmp_path / "spool"), flush_interval_s=0.05, rotate_s=0.1)
-    logsink.check(config)  # start-up's probe of the URL leaves nothing behind
-    _logged(config, [_entry(serve_kit, classifier, n, seed) for seed, n in enumerate((3, 5, 4))])
+    config_ = LogConfig(dir="s3://preds/prod/log", spool=str(tmp_path / "spool"), flush_interval_s=0.05,
+                        rotate_s=0.1)
+    logsink.check(config_)  # start-up's probe of the URL leaves nothing behind
+    sizes = (40, 50, 40)
+    _logged(config_, [_entry(serve_kit, classifier, n, seed) for seed, n in enumerate(sizes)])
 
     keys = sorted(item["Key"] for item in s3.list_objects_v2(Bucket="preds").get("Contents", []))
     assert keys and all(k.startswith("prod/log/predictions-") and k.endswith(".parquet") for k in keys)
     assert list((tmp_path / "spool").iterdir()) == [], "uploaded parts are deleted locally"
-    table = sources.Table("s3://preds/prod/log")
-    assert table.rows == 12 and {"x", "k", "color", "flag", "prediction"} <= set(table.columns)
-    local = pd.concat([pd.read_parquet(f"s3://preds/{key}") for key in keys])
-    assert sorted(local["x"]) == sorted(x for seed, n in enumerate((3, 5, 4))
-                                        for x in serve_kit.as_frame(serve_kit.records(n, seed))["x"])
+    logged = pd.concat([pd.read_parquet(f"s3://preds/{key}") for key in keys])
+    assert sorted(logged["x"]) == sorted(x for seed, n in enumerate(sizes)
+                                         for x in serve_kit.as_frame(serve_kit.records(n, seed))["x"])
+
+    # `gitml monitor` with monitor.current at the URL, against the training table the model was fitted on.
+    monkeypatch.chdir(tmp_path)
+    serve_kit.frame(400, seed=0).to_parquet(tmp_path / "train.parquet")
+    contract = {**serve_kit.CONTRACT, "label": {"dtype": "str", "role": "categorical", "categories": ["no", "yes"]}}
+    params = config.validate({
+        "data": {"source": {"kind": "synthetic", "n_rows": 100}, "task": "classification", "target": "label",
+                 "contract": {"columns": contract}},
+        "model": {"_target_": "sklearn.linear_model.LogisticRegression"},
+        "monitor": {"current": "s3://preds/prod/log", "reference": "train.parquet"}})
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params.model_dump(mode="json")))
+    code = cli.main(["monitor", "--params", "params.yaml", "--json", "drift.json", "--html", "drift.html"])
+    report = json.loads((tmp_path / "drift.json").read_text())
+    assert code in (0, 1) and report["status"] in {"no_drift", "drift"}, report
+    assert report["current"]["path"] == "s3://preds/prod/log" and report["current"]["rows"] == sum(sizes)
 
 
 def test_a_part_the_store_refuses_stays_in_the_spool_until_a_retry_gets_it_there(
