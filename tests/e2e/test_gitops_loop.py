@@ -83,6 +83,14 @@ def runner(gate_project: Any, tmp_path_factory: pytest.TempPathFactory, run: Run
     return new
 
 
+def _restore_cache(clone: Path, gate_project: Any, run: Run, *refs: str) -> None:
+    """What actions/cache restores: the outputs runs on `refs` stored, in the cache's layout."""
+    for md5 in _outputs(gate_project, run, *refs):
+        target = clone / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(gate_project.path / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:], target)
+
+
 def _pr_gate(workflow: Callable[[Path], Any], clone: Path, env: dict[str, str], secrets: dict[str, str] | None = None
              ) -> Any:
     context = {"github": {"token": "ghs_test", "event": {"pull_request": {"number": 17}}},
@@ -111,11 +119,7 @@ def _check(job: Any, clone: Path, case: str, gate_project: Any, run: Run) -> dic
 def test_a_restored_cache_gives_the_local_verdict(case: str, gate_project: Any, runner: Any, run: Run,
                                                   workflow: Callable[[Path], Any]) -> None:
     clone, env = runner(case)
-    # actions/cache restores the pull request's cache: main's outputs and the branch's own, in the cache's layout.
-    for md5 in _outputs(gate_project, run, "main", case):
-        target = clone / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(gate_project.path / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:], target)
+    _restore_cache(clone, gate_project, run, "main", case)  # the pull request's cache: main's outputs and its own
     job = _pr_gate(workflow, clone, env)
     report = _check(job, clone, case, gate_project, run)
     assert report["baseline"]["sources"] == {"predictions": "cache"}
@@ -171,3 +175,69 @@ def test_an_s3_remote_gives_the_local_verdict(case: str, gate_project: Any, runn
     report = _check(job, clone, case, gate_project, run)
     assert report["baseline"]["sources"] == {"predictions": "remote"}
     assert job.steps["Pull data and models (when a DVC remote is configured)"].returncode == 0
+
+
+def _tag(clone: Path, run: Run, name: str) -> dict[str, str]:
+    """The gitml trailers of a tag's message."""
+    text = run(clone, "git", "tag", "-l", "--format=%(contents)", name).stdout
+    return dict(line.split(": ", 1) for line in text.splitlines() if line.startswith("gitml-"))
+
+
+def test_promote_workflow_records_real_verdicts_and_no_text_reaches_prod(
+        gate_project: Any, runner: Any, run: Run, workflow: Callable[[Path], Any], tmp_path: Path) -> None:
+    """promote.yaml on pushes to main (gate, register, staging) and its reviewed prod run; then every way
+    of making a failed version look passed: a forged tag message, a deleted gate.json, a lightweight tag."""
+    origin = tmp_path / "origin.git"  # this test's own origin: the tags it pushes stay out of the others'
+    run(tmp_path, "git", "clone", "--quiet", "--bare", str(gate_project.origin), str(origin))
+    promote = None
+
+    def job(name: str, branch: str, event: str, inputs: dict[str, str] | None = None) -> tuple[Any, Path]:
+        clone, env = runner(branch)
+        run(clone, "git", "remote", "set-url", "origin", str(origin))
+        run(clone, "git", "fetch", "--quiet", "--tags", "origin")
+        run(clone, "git", "reset", "--quiet", "--hard", f"origin/{branch}")
+        _restore_cache(clone, gate_project, run, "main", "worse")
+        env["GITHUB_EVENT_NAME"] = event
+        context = {"github": {"event_name": event, "token": "ghs_test"}, "inputs": inputs or {},
+                   "secrets": {name: "" for name in SECRETS}}
+        nonlocal promote
+        promote = promote or workflow(clone / ".github" / "workflows" / "promote.yaml")
+        return promote.run_job(name, clone, env, context=context), clone
+
+    # The first version on main: no prod yet, so the policy's floors alone judge it; it passes.
+    staged, clone = job("staging", "main", "push")
+    assert not [n for n, step in staged.steps.items() if step.returncode], staged.steps
+    assert _tag(clone, run, "model@v0.0.1")["gitml-gate"] == "pass"
+    run(origin, "git", "rev-parse", "--verify", "model#staging#1")
+    # The reviewed prod run: the gate is recomputed (against nothing in prod) and recorded.
+    prod, clone = job("prod", "main", "workflow_dispatch", {"version": "staging"})
+    assert not [n for n, step in prod.steps.items() if step.returncode], prod.steps
+    assert _tag(clone, run, "model#prod#2") == {"gitml-gate": "pass", "gitml-baseline": "none"}
+
+    # A crippled model merged to main: judged against prod, registered as failed, never staged; the job fails.
+    run(gate_project.path, "git", "push", "--quiet", "--force", str(origin), "worse:main")
+    staged, clone = job("staging", "main", "push")
+    failed = {n for n, step in staged.steps.items() if step.returncode}
+    assert failed == {"The job's result is the gate's verdict"}, {n: staged.steps[n].stderr[-1500:] for n in failed}
+    assert _tag(clone, run, "model@v0.0.2")["gitml-gate"] == "fail"
+    assert "model#staging#3" not in run(origin, "git", "tag", "-l").stdout.split()
+    prod, clone = job("prod", "main", "workflow_dispatch", {"version": "v0.0.2"})
+    step = prod.steps["Assign prod (the gate is recomputed against the version now in prod)"]
+    assert step.returncode == 1 and "recomputed against v0.0.1 (now in 'prod')" in step.stderr, step.stderr[-1500:]
+
+    # Forgeries, in a clone with the crippled version checked out: none of them reaches prod.
+    tags_before = run(clone, "git", "tag", "-l").stdout
+    run(clone, "git", "tag", "--force", "-a", "model@v0.0.2", "-m",
+        "Registering artifact model version v0.0.2\n\ngitml-gate: pass")  # a forged message
+    forged = run(clone, "gitml", "promote", "model", "v0.0.2", "--stage", "prod", check=False)
+    assert forged.returncode == 1 and "fails on" in forged.stderr, forged.stderr
+    run(clone, "git", "tag", "model@v0.0.9", "HEAD")  # a lightweight tag: not a registered version
+    light = run(clone, "gitml", "promote", "model", "v0.0.9", "--stage", "prod", check=False)
+    assert light.returncode == 1 and "v0.0.9" in light.stderr, light.stderr
+    run(clone, "git", "tag", "--delete", "model@v0.0.2", "model@v0.0.9")
+    (clone / "reports" / "gate.json").unlink(missing_ok=True)  # no report: register runs the gate itself
+    unjudged = run(clone, "gitml", "register", check=False)
+    assert unjudged.returncode == 1 and "the gate's verdict for HEAD is 'fail'" in unjudged.stderr, unjudged.stderr
+    held = {v["version"]: v["stages"] for v in json.loads(run(clone, "gitml", "models", "--json").stdout)}
+    assert held == {"v0.0.1": ["staging", "prod"]}
+    assert run(clone, "git", "tag", "-l").stdout == tags_before.replace("model@v0.0.2\n", "")
