@@ -176,6 +176,32 @@ def leftovers() -> Callable[[Path], list[Path]]:
     return temp_files
 
 
+@pytest.fixture(scope="session")
+def with_gaps() -> Callable[..., tuple[Path, Path]]:
+    """`with_gaps(folder, n_rows=400)`: the same seeded rows written as a CSV file with empty cells and as a
+    Parquet file with nulls (text `sex`, float `age`, integer `visits`, bool `smoker`, each with gaps)."""
+
+    def write(folder: Path, n_rows: int = 400) -> tuple[Path, Path]:
+        import numpy as np
+        import pandas as pd
+
+        rng = np.random.default_rng(7)
+        gaps = {name: rng.random(n_rows) < share for name, share in
+                (("sex", 0.15), ("age", 0.1), ("visits", 0.1), ("smoker", 0.05))}
+        frame = pd.DataFrame({
+            "sex": pd.Series(rng.choice(["F", "M"], n_rows), dtype=object).mask(gaps["sex"], None),
+            "age": pd.Series(rng.normal(50, 12, n_rows).round(1)).mask(gaps["age"]),
+            "visits": pd.Series(rng.integers(0, 9, n_rows), dtype="Int64").mask(gaps["visits"]),
+            "smoker": pd.Series(rng.random(n_rows) < 0.3, dtype=object).mask(gaps["smoker"], None),
+        })
+        folder.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(folder / "rows.csv", index=False)
+        frame.to_parquet(folder / "rows.parquet", index=False)
+        return folder / "rows.csv", folder / "rows.parquet"
+
+    return write
+
+
 @pytest.fixture
 def file_bytes() -> Callable[[Iterable[Path]], dict[Path, bytes]]:
     """`file_bytes(paths)`: the exact bytes of each file, to prove a failing run left them alone."""
@@ -328,7 +354,7 @@ def s3_remote(s3_endpoint: str) -> Callable[[Path], str]:
 
 _GH_STANDIN = '''#!{python}
 """A recording stand-in for the GitHub CLI: logs each call to $GH_LOG and answers as GitHub would."""
-import json, os, sys
+import json, os, shutil, sys
 from pathlib import Path
 args = sys.argv[1:]
 entry = {{"args": args, "payload": json.loads(sys.stdin.read()) if "--input" in args else None,
@@ -350,6 +376,14 @@ elif args[:2] == ["issue", "create"]:
     print("https://github.example/acme/demo/issues/7")
 elif args[:2] == ["pr", "create"]:
     print("https://github.example/acme/demo/pull/8")
+elif args[:2] == ["run", "list"]:
+    print(os.environ.get("GH_RUN_ID", ""))  # what `--jq '.[0].databaseId // empty'` prints
+elif args[:2] == ["run", "download"]:
+    source = os.environ.get("GH_ARTIFACT")
+    if not source:
+        print("no artifact matches any of the names or patterns provided", file=sys.stderr)
+        sys.exit(1)
+    shutil.copytree(source, args[args.index("--dir") + 1], dirs_exist_ok=True)
 elif args[:1] == ["api"]:
     print(json.dumps({{"id": 4242}}))
 '''
@@ -434,6 +468,8 @@ class _Expression:
         for op in ("==", "!="):
             if self._take(op):
                 right = self._unary()
+                if None in (left, right) and {type(left), type(right)} <= {str, type(None)}:
+                    left, right = left or "", right or ""  # GitHub coerces null and '' alike (both to 0)
                 equal = str(left).lower() == str(right).lower() if {type(left), type(right)} <= {str} \
                     else left == right
                 return equal if op == "==" else not equal
@@ -614,6 +650,35 @@ def pip_standin() -> Callable[[Path], Path]:
         return log
 
     return make
+
+
+# --- a real browser: Debian's Chromium driven by Playwright -----------------------------------------
+
+_CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Debian's, never a downloaded build) driven by Playwright, for the whole session."""
+    if _CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (.ci/run installs it)")
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=_CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where tests keep what a person may want to look at afterwards (screenshots): build/test-artifacts."""
+    folder = ROOT / "build" / "test-artifacts"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 # --- serving: tiny models trained with the library, and real servers on 127.0.0.1 ------------------

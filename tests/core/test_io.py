@@ -172,3 +172,10 @@ def test_atomic_writes_are_readable_by_others(workdir):
     io.write_text(workdir / "out.txt", "x")
 
     assert (workdir / "out.txt").stat().st_mode & 0o777 == io.FILE_MODE
+
+
+def test_csv_missing_cells_are_pandas_defaults():
+    """One list for every CSV reader; it is pandas' own, so a file reads as pandas users expect."""
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    assert io.CSV_MISSING == STR_NA_VALUES

@@ -162,3 +162,16 @@ def test_missing_target_column_in_file_names_column_and_file(tmp_path):
 
     with pytest.raises(DataError, match=r"data\.target: column 'target' is not in the data \(.*d\.csv\)"):
         sources.load(_data({"kind": "file", "path": str(tmp_path / "d.csv")}), seed=0)
+
+
+def test_a_csv_file_with_empty_cells_loads_as_the_same_rows_as_parquet_with_nulls(tmp_path, with_gaps):
+    csv_file, parquet_file = with_gaps(tmp_path)
+
+    frames = [sources.load(_data({"kind": "file", "path": str(path)}, target="sex"), seed=0)
+              for path in (csv_file, parquet_file)]
+
+    # Missing is missing, whether pandas holds it as NaN (CSV) or None (Parquet's object columns).
+    csv_rows, parquet_rows = (frame.astype(object).where(frame.notna(), None) for frame in frames)
+    pd.testing.assert_frame_equal(csv_rows, parquet_rows)
+    assert frames[0]["sex"].isna().sum() == frames[1]["sex"].isna().sum() > 0
+    assert "" not in set(frames[0]["sex"].dropna())

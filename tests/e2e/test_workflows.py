@@ -15,6 +15,7 @@ from subprocess import CompletedProcess
 from typing import Any
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
@@ -102,3 +103,44 @@ def test_pr_params_job_checks_params_yaml_is_the_composition(clone: tuple[Path, 
     steps = run_job(workflow, path, "params", variables)
     assert steps["Check params.yaml"].returncode != 0
     assert "model.n_estimators" in steps["Check params.yaml"].stderr
+
+
+@pytest.mark.e2e
+def test_site_build_job_builds_the_site_with_the_last_monitor_runs_drift_report(
+        clone: tuple[Path, dict[str, str], Any], tmp_path: Path, workflow: Callable[[Path], Any]) -> None:
+    path, variables, gh = clone
+    artifact = tmp_path / "artifact"
+    artifact.mkdir()
+    (artifact / "drift.json").write_text(json.dumps({"status": "drift", "generated_at": "2024-06-01T05:23:00+00:00",
+                                                     "n_drifted": 3, "n_evaluated": 30, "alerts": ["x drifted"]}))
+    (artifact / "drift.html").write_text("<!DOCTYPE html><title>Drift report</title>")
+    variables.update(GH_RUN_ID="4711", GH_ARTIFACT=str(artifact))
+    site = workflow(path / ".github" / "workflows" / "site.yaml")
+    on_push = {"github": {"token": "ghs_test"}, "inputs": {"drift-artifact": None}}
+    steps = site.run_job("build", path, variables, context=on_push).steps
+    assert all(result.returncode == 0 for result in steps.values()), {k: r.stderr for k, r in steps.items()}
+    assert [c["args"][:2] for c in gh.calls()] == [["run", "list"], ["run", "download"]]
+    assert gh.calls()[1]["args"] == ["run", "download", "4711", "--name", "drift-report", "--dir", "reports"]
+    index = (path / "site" / "index.html").read_text()
+    assert 'class="badge drift"' in index and "3 of 30 columns drifted" in index
+    assert (path / "site" / "reports" / "drift.html").is_file() and (path / "site" / "reports" / "eda.html").is_file()
+    assert "wrote site/index.html" in steps["Build the site"].stdout
+    # Called by the monitor workflow: its own run's artifact comes by download-artifact (a `uses:` step here).
+    from_monitor = {"github": {"token": "ghs_test"}, "inputs": {"drift-artifact": "drift-report"}}
+    steps = site.run_job("build", path, variables, context=from_monitor).steps
+    assert "The last monitor run's drift report" not in steps and steps["Build the site"].returncode == 0
+
+
+def test_site_deploys_with_pages_own_actions_and_the_least_permissions(repo_root: Path) -> None:
+    site = yaml.safe_load((repo_root / ".github" / "workflows" / "site.yaml").read_text())
+    assert set(site[True]) == {"push", "workflow_dispatch", "workflow_call"} and site["permissions"] == {}
+    build, deploy = site["jobs"]["build"], site["jobs"]["deploy"]
+    assert build["permissions"] == {"contents": "read", "actions": "read"}
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"} and deploy["needs"] == "build"
+    uses = [step["uses"].split("@")[0] for job in (build, deploy) for step in job["steps"] if "uses" in step]
+    assert "actions/upload-pages-artifact" in uses and uses[-1] == "actions/deploy-pages"
+    monitor = yaml.safe_load((repo_root / ".github" / "workflows" / "monitor.yaml").read_text())
+    call = monitor["jobs"]["site"]
+    assert call["uses"] == "./.github/workflows/site.yaml" and call["needs"] == "monitor"
+    assert call["with"] == {"drift-artifact": "drift-report"}
+    assert call["permissions"] == {"contents": "read", "actions": "read", "pages": "write", "id-token": "write"}

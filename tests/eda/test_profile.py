@@ -132,7 +132,8 @@ def test_stage_writes_json_and_a_self_contained_page(tmp_path: Path, compose_raw
     links = re.findall(r"""(?:src|href)\s*=\s*["']?([^"' >]*)""", page)
     assert links and all(link.startswith("#") for link in links), "the page must load nothing"
     assert "default-src 'none'" in page
-    assert page.count("<svg") == len(frame.columns) + 1  # one chart per column, one for the target
+    # one chart per column, one for the target, the correlations, missing shares and where they are missing
+    assert page.count("<svg") == len(frame.columns) + 4
     assert not list(Path(paths["eda_html"]).parent.glob(".*.tmp"))
 
 
@@ -160,7 +161,7 @@ def test_page_renders_in_headless_chromium_without_console_errors(tmp_path: Path
     paths = _stage(tmp_path, compose_raw(tmp_path), _frame("classification"))
     dom, console = render(Path(paths["eda_html"]), tmp_path)
     assert console == []
-    assert dom.count("<svg") == 9 and "Warnings (5)" in dom
+    assert dom.count("<svg") == 12 and "Warnings (5)" in dom
 
 
 def test_numbers_and_charts_escape_and_format() -> None:
@@ -170,3 +171,44 @@ def test_numbers_and_charts_escape_and_format() -> None:
     chart = str(svg.bars([("<b>", 1.0)], "t<"))
     assert "<b>" not in chart and "&lt;b&gt;" in chart and "t&lt;" in chart
     assert str(svg.histogram(None, "t")) == ""
+
+
+def test_correlations_use_the_measure_of_each_pair_and_equal_pandas() -> None:
+    frame = _frame("regression")
+    corr = _profile(frame, "regression")["correlations"]
+    assert "ident" not in corr["columns"] and "constant" not in corr["columns"]  # identifier-like, constant
+    at = {name: i for i, name in enumerate(corr["columns"])}
+    value = lambda a, b: corr["matrix"][at[a]][at[b]]  # noqa: E731
+    assert value("x", "skewed") == pytest.approx(frame["x"].corr(frame["skewed"]), rel=1e-9)
+    assert value("skewed", "x") == value("x", "skewed") and value("x", "x") == 1.0
+    assert value("colour", "skewed") == pytest.approx(_eta(frame["colour"], frame["skewed"]), rel=1e-9)
+
+
+def test_correlations_are_bounded_in_columns_and_rows() -> None:
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({f"c{i}": rng.normal(size=3000) for i in range(40)})
+    frame["label"] = frame["c39"] * 2 + rng.normal(size=3000)
+    spec = Contract.model_validate(contract.infer(frame, "label", "regression"))
+    cfg = Eda(correlation_columns=10, correlation_rows=500)
+    corr = profile.profile(pa.Table.from_pandas(frame), spec, "label", "regression", cfg)["correlations"]
+    assert len(corr["columns"]) == 10 and "c39" in corr["columns"] and corr["rows"] == 500
+
+
+def test_missing_view_shares_per_band_and_duplicate_rows_with_their_counts() -> None:
+    frame = pd.DataFrame({"a": [1.0, None, 3.0, None] * 25, "b": ["x"] * 100, "label": ["p", "q"] * 50})
+    frame.loc[50:, "a"] = 7.0  # no gaps in the second half
+    spec = Contract.model_validate(contract.infer(frame, "label", "classification"))
+    result = profile.profile(pa.Table.from_pandas(frame), spec, "label", "classification", Eda(missing_bands=4))
+    assert result["missing"]["shares"] == {"a": [0.48, 0.52, 0.0, 0.0]} and result["missing"]["bands"] == 4
+    assert result["dataset"]["duplicate_rows"] == int(frame.duplicated().sum())
+    top = result["duplicates"][0]
+    assert top["count"] == 25 and set(top["values"]) == {"a", "b", "label"}
+    assert sum(row["count"] - 1 for row in profile.duplicate_examples(pa.Table.from_pandas(frame), 100)) == \
+        result["dataset"]["duplicate_rows"]
+
+
+def test_every_histogram_has_axes_with_tick_labels() -> None:
+    chart = str(svg.histogram({"edges": [0.0, 2.5, 5.0, 7.5, 10.0], "counts": [3, 10, 4, 1]}, "h", "width"))
+    labels = re.findall(r'font-size="9" text-anchor="(?:middle|end)">([^<]+)<', chart)
+    assert {"0", "5", "10"} <= set(labels)  # value ticks (and count ticks)
+    assert "rows" in chart and ">width<" in chart and chart.count("<line") >= 8

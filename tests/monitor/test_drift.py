@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,10 +13,12 @@ import pandas as pd
 import pytest
 import yaml
 
+from gitml import config
 from gitml.cli import main as cli
 from gitml.config import Params
 from gitml.core.errors import FAILED, NOT_EVALUATED, OK, DataError
-from gitml.monitor import drift, sources
+from gitml.data import sources as data_sources
+from gitml.monitor import drift, render, sources
 
 
 @pytest.fixture(autouse=True)
@@ -57,11 +60,13 @@ def test_injected_shift_is_found_in_exactly_the_shifted_columns_with_effect_size
     tmp_path: Path, compare: Callable[..., dict], monitor_table: Callable[..., pd.DataFrame],
     shift: Callable[..., pd.DataFrame], shifted: list[str]
 ) -> None:
-    report = compare(monitor_table(5000, 1), shift(monitor_table(5000, 2)), tmp_path)
-    assert report["columns"]["num_2"]["rule"]["decide"] == "effect"
-    assert sorted(report["drifted_columns"]) == sorted(shifted)
-    assert report["n_evaluated"] == 25 and report["share_drifted"] == pytest.approx(3 / 25)
-    assert report["dataset_drift"] is False
+    report = compare(monitor_table(5000, 1), shift(monitor_table(5000, 2)), tmp_path,
+                     dataset_drift={"rule": "share"})
+    assert report["columns"]["num_2"]["distribution"]["decide"] == "effect"
+    dataset = report["checks"]["dataset"]
+    assert sorted(dataset["drifted_columns"]) == sorted(shifted)
+    assert dataset["n_evaluated"] == 25 and dataset["share_drifted"] == pytest.approx(3 / 25)
+    assert dataset["status"] == "no_drift"
 
 
 def test_injected_shift_is_found_in_exactly_the_shifted_columns_with_significance_tests(
@@ -70,18 +75,20 @@ def test_injected_shift_is_found_in_exactly_the_shifted_columns_with_significanc
 ) -> None:
     report = compare(monitor_table(800, 1), shift(monitor_table(800, 2)), tmp_path,
                      overrides={"all": {"alpha": 0.001}})
-    assert report["columns"]["num_2"]["rule"]["decide"] == "significance"
-    assert sorted(report["drifted_columns"]) == sorted(shifted)
+    assert report["columns"]["num_2"]["distribution"]["decide"] == "significance"
+    assert sorted(report["checks"]["dataset"]["drifted_columns"]) == sorted(shifted)
 
 
 def test_dataset_drift_when_the_share_of_drifted_columns_reaches_the_threshold(
     tmp_path: Path, monitor_cli: Callable[..., int], monitor_table: Callable[..., pd.DataFrame],
     shift: Callable[..., pd.DataFrame]
 ) -> None:
-    assert monitor_cli(tmp_path, monitor_table(3000, 1), shift(monitor_table(3000, 2)), drift_share=0.12) == FAILED
+    rule = {"rule": "share", "share": 0.12}
+    assert monitor_cli(tmp_path, monitor_table(3000, 1), shift(monitor_table(3000, 2)), dataset_drift=rule) == FAILED
     report = json.loads((tmp_path / "drift.json").read_text())
-    assert report["dataset_drift"] is True and report["status"] == "drift"
-    assert monitor_cli(tmp_path, monitor_table(3000, 1), shift(monitor_table(3000, 2)), drift_share=0.13) == OK
+    assert report["checks"]["dataset"]["status"] == "drift" and report["status"] == "drift"
+    rule["share"] = 0.13
+    assert monitor_cli(tmp_path, monitor_table(3000, 1), shift(monitor_table(3000, 2)), dataset_drift=rule) == OK
 
 
 def test_no_shift_false_alarm_rate_across_20_seeds_stays_within_the_significance_level(
@@ -90,10 +97,11 @@ def test_no_shift_false_alarm_rate_across_20_seeds_stays_within_the_significance
     alpha, columns_flagged, tests, datasets_flagged = 0.05, 0, 0, 0
     for seed in range(20):
         report = compare(monitor_table(400, 100 + seed), monitor_table(400, 200 + seed), tmp_path)
-        assert report["columns"]["num_0"]["rule"]["decide"] == "significance"
-        columns_flagged += report["n_drifted"]
-        tests += report["n_evaluated"]
-        datasets_flagged += report["dataset_drift"]
+        assert report["columns"]["num_0"]["distribution"]["decide"] == "significance"
+        dataset = report["checks"]["dataset"]
+        columns_flagged += dataset["n_drifted"]
+        tests += dataset["n_evaluated"]
+        datasets_flagged += dataset["status"] == "drift"
     # Each column test flags at rate <= alpha under no shift: allow the binomial's 3-sigma upper band.
     assert columns_flagged / tests <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / tests)
     assert datasets_flagged == 0
@@ -104,7 +112,7 @@ def test_no_shift_large_samples_raise_no_effect_size_alarm(
 ) -> None:
     for seed in range(3):
         report = compare(monitor_table(20_000, 10 + seed), monitor_table(20_000, 20 + seed), tmp_path)
-        assert report["drifted_columns"] == [], report["alerts"]
+        assert report["checks"]["dataset"]["drifted_columns"] == [], report["alerts"]
 
 
 def test_requiring_significance_and_effect_ignores_a_trivial_shift_in_a_large_sample(
@@ -114,9 +122,9 @@ def test_requiring_significance_and_effect_ignores_a_trivial_shift_in_a_large_sa
     cur["num_0"] = cur["num_0"] + 0.04 * cur["num_0"].std()
     significance = compare(ref, cur, tmp_path, overrides={"all": {"decide": "significance"}})
     both = compare(ref, cur, tmp_path, overrides={"all": {"decide": "both"}})
-    assert significance["columns"]["num_0"]["drifted"] is True
-    assert both["columns"]["num_0"]["drifted"] is False
-    assert both["columns"]["num_0"]["rule"]["pvalue"] < 0.05
+    assert significance["columns"]["num_0"]["status"] == "drift"
+    assert both["columns"]["num_0"]["status"] == "no_drift"
+    assert both["columns"]["num_0"]["distribution"]["pvalue"] < 0.05
 
 
 def test_per_column_and_per_role_overrides_change_the_decision(
@@ -125,8 +133,8 @@ def test_per_column_and_per_role_overrides_change_the_decision(
 ) -> None:
     report = compare(monitor_table(5000, 1), shift(monitor_table(5000, 2)), tmp_path,
                      overrides={"columns": {"num_2": {"threshold": 5.0}}, "categorical": {"effect": "psi"}})
-    assert "num_2" not in report["drifted_columns"]
-    assert report["columns"]["cat_1"]["rule"]["effect"] == "psi"
+    assert "num_2" not in report["checks"]["dataset"]["drifted_columns"]
+    assert report["columns"]["cat_1"]["distribution"]["effect"] == "psi"
 
 
 def test_too_few_current_rows_is_insufficient_data_and_exit_2(
@@ -135,8 +143,11 @@ def test_too_few_current_rows_is_insufficient_data_and_exit_2(
 ) -> None:
     assert monitor_cli(tmp_path, monitor_table(2000, 1), shift(monitor_table(40, 2))) == NOT_EVALUATED
     report = json.loads((tmp_path / "drift.json").read_text())
-    assert report["status"] == "not_evaluated"
+    assert report["status"] == "insufficient_data"
     assert {c["status"] for c in report["columns"].values()} == {"insufficient_data"}
+    assert {c["missing"]["status"] for c in report["columns"].values()} == {"insufficient_data"}
+    assert report["columns"]["num_0"]["missing"]["reason"] == (
+        "40 rows in the current data, at least monitor.min_rows=100 needed")
     assert report["drift"] is False
     assert monitor_cli(tmp_path, monitor_table(2000, 1), shift(monitor_table(40, 2)), min_rows=30) == FAILED
 
@@ -147,10 +158,11 @@ def test_different_columns_are_per_column_statuses_and_exit_2(
     cur = monitor_table(2000, 2).drop(columns=["num_1"]).assign(extra=1.0)
     assert monitor_cli(tmp_path, monitor_table(2000, 1), cur) == NOT_EVALUATED
     report = json.loads((tmp_path / "drift.json").read_text())
-    assert report["status"] == "incomplete"
-    assert report["columns"]["num_1"]["status"] == "missing_column"
+    assert report["status"] == "not_evaluated" and report["reason"] == "1 column could not be compared: 'num_1'"
+    assert report["columns"]["num_1"]["status"] == "not_evaluated"
+    assert report["columns"]["num_1"]["problem"] == "missing_column"
     assert report["problem_columns"] == ["num_1"] and "extra" in report["ignored_columns"]
-    assert report["n_evaluated"] == 24
+    assert report["checks"]["dataset"]["n_evaluated"] == 24
 
 
 def test_empty_current_data_cannot_be_evaluated(
@@ -179,11 +191,14 @@ def test_all_null_constant_and_type_conflict_columns_get_clear_statuses(
     report = compare(ref, cur, tmp_path)
     columns = report["columns"]
     assert columns["num_3"]["status"] == "drift" and "missing values 0.0% -> 100.0%" in columns["num_3"]["reason"]
-    assert columns["num_4"]["status"] == "all_null" and columns["num_4"]["drifted"] is False
-    assert columns["num_5"]["status"] == "ok" and "reference is constant" in columns["num_5"]["notes"]
-    assert columns["num_6"]["drifted"] is True and columns["num_6"]["rule"]["value"] is None
-    assert columns["num_8"]["status"] == "type_conflict" and "current values are string" in columns["num_8"]["notes"][0]
-    assert columns["cat_2"]["status"] == "type_conflict"
+    assert columns["num_3"]["distribution"]["reason"] == "no values in the current data"
+    assert columns["num_4"]["status"] == "insufficient_data"
+    assert columns["num_4"]["reason"].startswith("no values in the reference data")
+    assert columns["num_5"]["status"] == "no_drift" and "reference is constant" in columns["num_5"]["notes"]
+    assert columns["num_6"]["status"] == "drift" and columns["num_6"]["distribution"]["value"] is None
+    assert columns["num_8"]["status"] == "not_evaluated" and columns["num_8"]["problem"] == "type_conflict"
+    assert "current values are string" in columns["num_8"]["reason"]
+    assert columns["cat_2"]["problem"] == "type_conflict"
     assert sorted(report["problem_columns"]) == ["cat_2", "num_8"]
     drift.write(report, "drift.json", None)
     assert json.loads(Path("drift.json").read_text())["columns"]["num_6"]["stats"]["wasserstein"] is None
@@ -220,7 +235,7 @@ def test_csv_current_data_is_read_too(
     ref, cur = monitor_table(2000, 1), shift(monitor_table(2000, 2))
     report = drift.run(monitor_params(), current=str(write_table(cur, tmp_path / "cur.csv")),
                        reference=str(write_table(ref, tmp_path / "ref.parquet")))
-    assert sorted(report["drifted_columns"]) == sorted(shifted)
+    assert sorted(report["checks"]["dataset"]["drifted_columns"]) == sorted(shifted)
 
 
 def test_prediction_drift_and_metrics_on_labelled_current_data(
@@ -238,11 +253,11 @@ def test_prediction_drift_and_metrics_on_labelled_current_data(
     cur["model_version"] = "v0.0.2"
     cur["timestamp"] = pd.Timestamp("2026-01-01", tz="UTC")
     report = compare(ref, cur, tmp_path)
-    assert report["prediction_drift"] is True and report["status"] == "drift"
-    assert report["prediction"]["reference"] == "test-split predictions"
-    assert "prediction" in report["prediction"]["drifted_columns"]
-    performance = report["performance"]
-    assert performance["rows"] == 2000 and "accuracy" in performance["degraded"]
+    prediction, performance = report["checks"]["prediction"], report["checks"]["performance"]
+    assert prediction["status"] == "drift" and report["status"] == "drift"
+    assert prediction["reference"] == "test-split predictions"
+    assert "prediction" in prediction["drifted_columns"]
+    assert performance["status"] == "drift" and performance["rows"] == 2000 and "accuracy" in performance["degraded"]
     assert performance["metrics"]["accuracy"]["current"] == pytest.approx((cur["target"] == "class_1").mean())
     assert report["current"]["model_versions"] == {"v0.0.2": 2000}
     assert drift.exit_code(report) == FAILED
@@ -317,6 +332,109 @@ def test_hidden_files_being_written_are_not_read(
     write_table(monitor_table(300, 2), tmp_path / "log" / "predictions-1.parquet")
     (tmp_path / "log" / ".predictions-2.parquet").write_bytes(b"PAR1 half written")
     assert sources.Table(tmp_path / "log").rows == 300
+
+
+def test_a_csv_with_empty_cells_reads_as_the_same_rows_as_parquet_with_nulls(
+    tmp_path: Path, monitor_params: Callable[..., Params], with_gaps: Callable[..., tuple[Path, Path]]
+) -> None:
+    csv_file, parquet_file = with_gaps(tmp_path)
+    roles = {"sex": "categorical", "age": "numeric", "visits": "numeric", "smoker": "categorical"}
+    inputs = [{"name": name, "role": role} for name, role in roles.items()]
+    reference = sources.Reference(table=sources.Table(parquet_file), origin={"source": "file"},
+                                  signature={"task": "classification", "target": "y", "inputs": inputs})
+    as_csv, as_parquet = (drift.compare(reference, sources.Table(path), monitor_params().monitor)
+                          for path in (csv_file, parquet_file))
+    for name in roles:
+        assert as_csv["columns"][name]["status"] == "no_drift", as_csv["columns"][name]["reason"]
+        assert as_csv["columns"][name]["stats"] == as_parquet["columns"][name]["stats"], name
+        assert as_csv["columns"][name]["missing"] == as_parquet["columns"][name]["missing"], name
+    assert as_csv["columns"]["sex"]["missing"]["current"] > 0.1 and not as_csv["columns"]["sex"]["new_categories"]
+
+
+def test_library_warnings_go_into_the_report_not_to_the_terminal(
+    tmp_path: Path, compare: Callable[..., dict], monitor_table: Callable[..., pd.DataFrame]
+) -> None:
+    ref, cur = monitor_table(600, 1, 2, 1), monitor_table(600, 2, 2, 1)
+    cur["prediction"] = cur["target"]
+    for k, share in enumerate((0.5, 0.3, 0.2)):  # a three-class model, whose class_2 these labels never show
+        cur[f"proba_class_{k}"] = share
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning reaching the caller fails the test
+        report = compare(ref, cur, tmp_path)
+    assert report["warnings"] == [{"category": "UndefinedMetricWarning", "count": 1, "message":
+                                   "Only one class is present in y_true. ROC AUC score is not defined in that case."}]
+    assert math.isnan(report["checks"]["performance"]["metrics"]["roc_auc"]["current"])  # undefined, as warned
+    text = render.markdown(report)
+    assert "- library warnings: 1 (UndefinedMetricWarning: Only one class is present in y_true." in text
+
+
+def test_same_distribution_halves_flag_nothing_where_the_uncorrected_rule_flags_a_column(
+    tmp_path: Path, repo_params: dict, write_table: Callable[..., Path]
+) -> None:
+    """Two random halves of the embedded breast-cancer table (569 rows, 30 columns), judged by KS p-values."""
+    params = config.validate(repo_params)
+    frame = data_sources.load(params.data, params.seed)
+    order = np.random.default_rng(4).permutation(len(frame))
+    reference = sources.Reference(table=sources.Table(write_table(frame.iloc[order[:284]], tmp_path / "r.parquet")),
+                                  signature=sources.signature_from_contract(params), origin={"source": "file"})
+    current = sources.Table(write_table(frame.iloc[order[284:]], tmp_path / "c.parquet"))
+    plain = drift.compare(reference, current, params.monitor.model_copy(update={"correction": "none"}))
+    corrected = drift.compare(reference, current, params.monitor)
+    assert plain["checks"]["dataset"]["drifted_columns"] == ["mean texture"]
+    assert corrected["checks"]["dataset"]["drifted_columns"] == [] and corrected["status"] == "no_drift"
+    test = corrected["columns"]["mean texture"]["distribution"]
+    assert test["pvalue"] < 0.05 <= test["pvalue_adjusted"] and test["correction"] == "bh"
+    assert test["reason"].startswith(f"ks p={test['pvalue']:.3g} < 0.05 but BH-adjusted ")
+    holm = drift.compare(reference, current, params.monitor.model_copy(update={"correction": "holm"}))
+    assert holm["checks"]["dataset"]["drifted_columns"] == []
+    assert holm["columns"]["mean texture"]["distribution"]["pvalue_adjusted"] >= test["pvalue_adjusted"]
+
+
+def _importance(tmp: Path, top: str, names: list[str]) -> Path:
+    """An evaluate-stage importance file where `top` carries 0.88 of the importance, as in the issue."""
+    rows = [{"feature": n, "importance_mean": 0.88 if n == top else 0.12 / (len(names) - 1), "importance_std": 0.01}
+            for n in names]
+    path = tmp / "reports" / "importance.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(rows))
+    return path
+
+
+def test_a_shift_in_the_most_important_column_alone_alerts_with_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monitor_cli: Callable[..., int],
+    monitor_table: Callable[..., pd.DataFrame]
+) -> None:
+    ref, cur = monitor_table(3000, 1), monitor_table(3000, 2)
+    cur["num_2"] = cur["num_2"] * 1.5
+    importance = _importance(tmp_path, "num_2", [c for c in ref.columns if c != "target"])
+    assert monitor_cli(tmp_path, ref, cur, dataset_drift={"rule": "share"}) == OK  # 1 of 25 columns
+    capsys.readouterr()
+    assert monitor_cli(tmp_path, ref, cur) == FAILED
+    report = json.loads((tmp_path / "drift.json").read_text())
+    dataset = report["checks"]["dataset"]
+    assert dataset["rule"] == "importance" and dataset["drifted_columns"] == ["num_2"]
+    assert dataset["importance_share"] == pytest.approx(0.88) and report["status"] == "drift"
+    assert "- dataset drift: **drift**: drifted columns carry 88% of the model's permutation importance" in (
+        capsys.readouterr().out)
+    assert monitor_cli(tmp_path, ref, cur, dataset_drift={"rule": "any_top", "top": 1}) == FAILED
+    importance.unlink()
+    assert monitor_cli(tmp_path, ref, cur) == OK
+    reason = json.loads((tmp_path / "drift.json").read_text())["checks"]["dataset"]["reason"]
+    assert reason.endswith("decided by the share of columns, as there is no permutation importance "
+                           "(reports/importance.json)")
+
+
+def test_an_unreadable_importance_file_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monitor_cli: Callable[..., int],
+    monitor_table: Callable[..., pd.DataFrame]
+) -> None:
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "importance.json").write_text('{"num_0": 1}')
+    (tmp_path / "drift.json").write_text("previous")
+    assert monitor_cli(tmp_path, monitor_table(500, 1), monitor_table(500, 2)) == NOT_EVALUATED
+    assert "reports/importance.json: expected a list of {'feature', 'importance_mean'} objects" in (
+        capsys.readouterr().err)
+    assert (tmp_path / "drift.json").read_text() == "previous"
 
 
 def test_a_prod_model_older_than_max_model_age_raises_the_drift_alert(

@@ -66,10 +66,13 @@ def test_data_config_keeps_the_contract_and_points_at_the_new_file(
         retrain.select_data_config(defaults, "retrain")
 
 
-DRIFT = {"status": "drift", "generated_at": "2026-01-01T00:00:00+00:00", "n_drifted": 2, "n_evaluated": 8,
-         "share_drifted": 0.25, "drift_share": 0.5, "dataset_drift": False, "prediction_drift": True,
-         "performance_degraded": False, "drifted_columns": ["num_0", "num_1"],
-         "alerts": ["column 'num_0' drifted: wasserstein 0.9 >= 0.1"],
+DRIFT = {"status": "drift", "generated_at": "2026-01-01T00:00:00+00:00",
+         "checks": {"dataset": {"status": "no_drift", "reason": "2 of 8 evaluated columns drifted (25%)",
+                                "n_drifted": 2, "n_evaluated": 8, "share_drifted": 0.25,
+                                "drifted_columns": ["num_0", "num_1"]},
+                    "prediction": {"status": "drift", "reason": "'prediction': jensenshannon 0.4 >= 0.1"},
+                    "performance": {"status": "not_evaluated", "reason": "no labels"}},
+         "alerts": ["column 'num_0': drift: wasserstein 0.9 >= 0.1"],
          "reference": {"source": "prod", "commit": "abc", "rows": 10}, "current": {"path": "data/inference", "rows": 5}}
 
 
@@ -197,16 +200,19 @@ def test_monitor_workflow_alerts_and_opens_a_retrain_pull_request(project: Path,
     assert workflow_run["ran"] == [
         "Install gitml", "Fetch data and models", "Monitor (exit 0 no drift, 1 drift, 2 could not evaluate)",
         "Open or update the drift issue", "Open the retraining pull request",
-    ]
+    ], workflow_run["summary"].read_text()
     assert workflow_run["outputs"]["monitor"] == {"status": "1"}
 
     report = json.loads((clone / "reports" / "drift.json").read_text())
     prod = run(project, "git", "rev-list", "-n", "1", "model@v0.0.1").stdout.strip()
     assert report["reference"] == {"source": "prod", "version": "v0.0.1", "commit": prod,
                                    "path": "data/features/train.parquet", "rows": 960}
-    assert report["dataset_drift"] is True and set(report["drifted_columns"]) >= {"num_0", "num_1", "num_2", "num_3"}
+    dataset = report["checks"]["dataset"]
+    assert dataset["status"] == "drift" and dataset["rule"] == "importance"
+    assert set(dataset["drifted_columns"]) >= {"num_0", "num_1", "num_2", "num_3"}
     assert report["current"]["model_versions"] == {"v0.0.1": 400}
-    assert "performance" not in report  # the log has no labels: they arrive separately, for retraining
+    # The log has no labels: they arrive separately, for retraining.
+    assert report["checks"]["performance"]["status"] == "not_evaluated"
     assert "Drift report" in workflow_run["summary"].read_text()
     shown = json.loads(run(clone, "dvc", "metrics", "show", "--json", "reports/drift.json").stdout)
     assert "share_drifted" in json.dumps(shown)
@@ -221,13 +227,14 @@ def test_monitor_workflow_alerts_and_opens_a_retrain_pull_request(project: Path,
     assert re.fullmatch(r"retrain/\d{4}-\d{2}-\d{2}", branch)
     assert pr[:6] == ["pr", "create", "--base", "main", "--head", branch] and pr[-2:] == ["--label", "retrain"]
     title = pr[pr.index("--title") + 1]
-    assert title.startswith(f"Retrain: drift in {report['n_drifted']} of 8 columns")
+    assert title.startswith(f"Retrain: drift in {dataset['n_drifted']} of 8 columns")
     assert "num_0" in made[5]["body"] and "The gate decides" in made[5]["body"]
 
     origin = root / "origin.git"
     message = run(origin, "git", "log", "-1", "--format=%an%n%B", branch).stdout
     assert message.startswith(f"gitml-bot\n{title}\n")
-    assert "Drift report reports/drift.json" in message and "column 'num_0' drifted" in message
+    assert "Drift report reports/drift.json" in message and "column 'num_0': drift: " in message
+    assert "- dataset drift: drift: drifted columns carry" in message
     assert "400 labelled rows from data/labelled" in message and "Metrics of the retrained model" in message
     changed = run(origin, "git", "diff", "--name-only", "main", branch).stdout.split()
     dataset = f"data/retrain/{branch.removeprefix('retrain/')}.parquet"

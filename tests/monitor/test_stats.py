@@ -1,4 +1,4 @@
-"""The vectorised statistics against scipy's reference implementations, and the drift rules."""
+"""The vectorised statistics against scipy's reference implementations, and the drift rules and correction."""
 
 from __future__ import annotations
 
@@ -114,9 +114,43 @@ def test_a_test_that_does_not_fit_the_role_names_the_key_that_set_it(monitor_par
 def test_decide_follows_the_rule_table(decide: str, rows: int, pvalue: float, value: float, drifted: bool,
                                        used: str) -> None:
     rule = rules.Rule(decide, "ks", 0.05, "wasserstein", 0.1)
-    decision = rules.decide(rule, {"ks_pvalue": pvalue, "wasserstein": value}, rows, small_reference=1000)
-    assert decision["drifted"] is drifted
+    how = rules.mode(rule, rows, small_reference=1000)
+    decision = rules.decide(rule, {"ks_pvalue": pvalue, "wasserstein": value}, how, "none", 0.05, None)
+    assert decision["status"] == ("drift" if drifted else "no_drift")
     assert decision["decide"] == used
+
+
+@pytest.mark.parametrize(("pvalue", "adjusted", "drifted", "reason"), [
+    (0.01, 0.03, True, "ks p=0.01 < 0.05, BH-adjusted 0.03 < 0.05"),
+    (0.01, 0.3, False, "ks p=0.01 < 0.05 but BH-adjusted 0.3 >= 0.05"),
+    (0.2, 0.6, False, "ks p=0.2 >= 0.05, BH-adjusted 0.6 >= 0.05"),
+])
+def test_a_corrected_significance_decision_needs_the_adjusted_pvalue_under_fdr_too(
+    pvalue: float, adjusted: float, drifted: bool, reason: str
+) -> None:
+    rule = rules.Rule("significance", "ks", 0.05, "wasserstein", 0.1)
+    decision = rules.decide(rule, {"ks_pvalue": pvalue, "wasserstein": 0.0}, "significance", "bh", 0.05, adjusted)
+    assert decision["status"] == ("drift" if drifted else "no_drift")
+    assert decision["reason"] == reason and decision["pvalue_adjusted"] == adjusted
+
+
+PVALUES = [0.01, 0.04, 0.03, 0.005]
+
+
+def test_benjamini_hochberg_adjusts_by_rank_and_keeps_the_order() -> None:
+    # Sorted: 0.005 x 4/1, 0.01 x 4/2, 0.03 x 4/3, 0.04 x 4/4; then the running minimum from the largest.
+    assert rules.adjusted(PVALUES, "bh") == pytest.approx([0.02, 0.04, 0.04, 0.02])
+
+
+def test_holm_multiplies_by_the_tests_left_and_never_decreases() -> None:
+    # Sorted: 0.005 x 4, 0.01 x 3, 0.03 x 2, 0.04 x 1 -> 0.02, 0.03, 0.06, max(0.04, 0.06).
+    assert rules.adjusted(PVALUES, "holm") == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert rules.adjusted([0.9, 0.8], "holm") == pytest.approx([1.0, 1.0])
+
+
+def test_no_correction_and_no_tests_change_nothing() -> None:
+    assert rules.adjusted(PVALUES, "none") == PVALUES
+    assert rules.adjusted([], "bh") == []
 
 
 def test_large_sample_pvalue_uses_the_asymptotic_formula_within_half_a_percent() -> None:

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "gitml.cli.commands.serve",
     "gitml.cli.commands.monitor",
     "gitml.cli.commands.gate",
+    "gitml.cli.commands.site",
 )
 
 

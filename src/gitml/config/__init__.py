@@ -17,17 +17,18 @@ from gitml.config.evaluate import Evaluate
 from gitml.config.features import Features, FeatureView, LabelTable, Split
 from gitml.config.gate import Bootstrap, Gate, GatePolicies, GateReport, MetricPolicy, Production, Timing
 from gitml.config.model import AUTO_TARGET, Candidate, Model
-from gitml.config.monitor import Alert, Monitor
+from gitml.config.monitor import Alert, DatasetDrift, Monitor
 from gitml.config.params import Params, load, load_lenient, validate
 from gitml.config.project import Paths, Project
 from gitml.config.registry import Registry
 from gitml.config.serve import PredictionLog, Serve
+from gitml.config.site import Site
 from gitml.config.tune import Categorical, Distribution, IntRange, Tune
 
 __all__ = [
     "AUTO_TARGET", "Alert", "Bootstrap", "Candidate", "Card", "Categorical", "ColumnSpec", "Compute", "Contract",
-    "Data", "Distribution", "Eda", "Evaluate", "FeatureView", "Features", "FileSource", "Gate", "GatePolicies",
-    "GateReport", "IntRange", "LabelTable", "MetricPolicy", "Model", "Monitor", "Params", "Paths", "PredictionLog",
-    "Production", "Project", "Registry", "Section", "Serve", "SklearnSource", "Split", "SyntheticSource", "Timing",
-    "Tune", "compose", "duration_seconds", "load", "load_lenient", "targets", "validate",
+    "Data", "DatasetDrift", "Distribution", "Eda", "Evaluate", "FeatureView", "Features", "FileSource", "Gate",
+    "GatePolicies", "GateReport", "IntRange", "LabelTable", "MetricPolicy", "Model", "Monitor", "Params", "Paths",
+    "PredictionLog", "Production", "Project", "Registry", "Section", "Serve", "Site", "SklearnSource", "Split",
+    "SyntheticSource", "Timing", "Tune", "compose", "duration_seconds", "load", "load_lenient", "targets", "validate",
 ]

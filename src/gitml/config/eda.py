@@ -21,3 +21,11 @@ class Eda(Section):
     missing_warn: Fraction = 0.2
     #: Warn of likely target leakage when a column's association with the target reaches this.
     leakage_warn: Fraction = 0.95
+    #: The correlation view: at most this many columns (those most associated with the target first) ...
+    correlation_columns: Annotated[int, Field(ge=2, le=100)] = 30
+    #: ... measured on a seeded sample of at most this many rows (so the page and the time stay bounded).
+    correlation_rows: Annotated[int, Field(ge=100)] = 100_000
+    #: The missing-values view splits the rows, in file order, into this many bands.
+    missing_bands: Annotated[int, Field(ge=2, le=200)] = 40
+    #: Duplicate rows shown, the most repeated first.
+    duplicate_examples: Annotated[int, Field(ge=0, le=100)] = 5

@@ -62,6 +62,23 @@ class DriftOverrides(Section):
     columns: dict[str, DriftRule] = {}
 
 
+class DatasetDrift(Section):
+    """When the input columns together count as drifted (the dataset-level alarm).
+
+    `importance`: the drifted columns carry at least `importance` of the model's permutation
+    importance (the evaluate stage's `paths.importance`, read with the reference), so one
+    shifted column the model leans on alarms while many it ignores do not; `share`: at least
+    `share` of the evaluated columns drifted (Evidently's rule); `any_top`: any of the `top`
+    most important columns drifted. Without importance figures, `share` decides, and the
+    report says so.
+    """
+
+    rule: Literal["importance", "share", "any_top"] = "importance"
+    importance: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1
+    share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    top: Annotated[int, Field(ge=1)] = 3
+
+
 class MonitorRead(Section):
     #: Rows per record batch read from the current data (bounds memory per read).
     batch_rows: Annotated[int, Field(gt=0)] = 65536
@@ -103,10 +120,16 @@ class Monitor(Section):
     reference: str = "auto"
     #: File or folder (CSV/Parquet) of current data; conf/ sets it to the prediction log, `serve.log.dir`.
     current: str = "data/inference"
-    #: A column with fewer non-null current (or reference) values is "insufficient data".
+    #: Fewer values than this on either side make a test "insufficient data", never "drift": non-null
+    #: values for a column's distribution, rows for its missing share, labelled rows for metrics.
     min_rows: Annotated[int, Field(ge=1)] = 100
-    #: Dataset drift when at least this share of the evaluated columns drifted.
-    drift_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    #: Significance decisions are corrected across the columns of a run: `bh` (Benjamini-Hochberg:
+    #: false alarms stay under `fdr` of the flagged columns), `holm` (the chance of any false alarm
+    #: stays under `fdr`) or `none` (each column at its own `alpha`).
+    correction: Literal["bh", "holm", "none"] = "bh"
+    #: The level of the correction; a column is significant when p < its alpha and adjusted p < fdr.
+    fdr: Probability = 0.05
+    dataset_drift: DatasetDrift = DatasetDrift()
     #: A change of the missing-value share larger than this (absolute) is drift of the column.
     missing_change: Fraction = 0.1
     #: Bins of the population stability index (reference quantiles for numeric columns).

@@ -27,6 +27,7 @@ from gitml.config.monitor import Monitor
 from gitml.config.project import Paths, Project
 from gitml.config.registry import Registry
 from gitml.config.serve import Serve
+from gitml.config.site import Site
 from gitml.config.tune import Tune
 from gitml.core.errors import ConfigError
 
@@ -47,6 +48,7 @@ class Params(Section):
     serve: Serve = Serve()
     monitor: Monitor = Monitor()
     gate: Gate = Gate()
+    site: Site = Site()
 
 
 def _key_path(raw: Any, loc: tuple[Any, ...]) -> str:

@@ -34,6 +34,36 @@ def sample(rows: Sequence[T], limit: int = MAX_POINTS) -> list[T]:
     return [rows[round(i * step)] for i in range(limit)]
 
 
+#: The fixed grid curves are resampled on, so two commits' curves compare point by point (and stay small).
+GRID = [i / 20 for i in range(21)]
+
+
+def resample(points: Sequence[dict[str, Any]], x: str, y: str, grid: Sequence[float] = GRID,
+             upper: bool = False) -> list[float | None]:
+    """A curve's y at each grid x: the best y among points at or left of it (ROC), or at or right of it
+    with `upper` (precision-recall: interpolated precision); None where no point qualifies."""
+    pairs = sorted((float(p[x]), float(p[y])) for p in points if p.get(x) is not None and p.get(y) is not None)
+    values: list[float | None] = []
+    for at in grid:
+        near = [b for a, b in pairs if (a >= at if upper else a <= at)]
+        values.append(max(near) if near else None)
+    return values
+
+
+def quantiles(values: Sequence[float], grid: Sequence[float] = GRID) -> list[float | None]:
+    """Quantiles (linear interpolation, as numpy's default) of `values` at each grid level."""
+    ordered = sorted(values)
+    if not ordered:
+        return [None] * len(grid)
+    found = []
+    for level in grid:
+        pos = level * (len(ordered) - 1)
+        low = int(pos)
+        high = min(low + 1, len(ordered) - 1)
+        found.append(ordered[low] + (ordered[high] - ordered[low]) * (pos - low))
+    return found
+
+
 def _spec(values: list[dict[str, Any]], mark: Any, encoding: dict[str, Any], title: str) -> dict[str, Any]:
     return {"$schema": _SCHEMA, "title": title,
             "width": _WIDTH, "height": _HEIGHT, "data": {"values": values}, "mark": mark, "encoding": encoding}
@@ -140,6 +170,37 @@ def bars(rows: list[dict[str, Any]], label: str, value: str, title: str, error: 
         values = rows
     return {"$schema": _SCHEMA, "title": title, "width": _WIDTH,
             "height": {"step": 16}, "data": {"values": values}, "layer": layers}
+
+
+def _mermaid_text(text: str) -> str:
+    """A label Mermaid reads as one quoted string (it has no escape for a double quote)."""
+    return '"' + " ".join(str(text).replace('"', "'").split()) + '"'
+
+
+def _mermaid_number(value: float | None) -> str:
+    return "0" if value is None else f"{value:.4g}"
+
+
+def xychart(title: str, x: Sequence[str] | tuple[str, float, float], y: tuple[str, float, float],
+            series: Sequence[tuple[str, Sequence[float | None]]],
+            colours: Sequence[str] = ("#8c8c8c", "#1f77b4")) -> str:
+    """A Mermaid `xychart-beta` (GitHub draws it inside a comment, no image host needed).
+
+    `x` is category labels or (title, low, high); `y` is (title, low, high); each series is
+    ("line" | "bar", values), drawn in `colours` order (Mermaid charts have no legend: say in
+    the text which colour is which).
+    """
+    palette = ", ".join(colours)
+    lines = [f'%%{{init: {{"themeVariables": {{"xyChart": {{"plotColorPalette": "{palette}"}}}}}}}}%%',
+             "xychart-beta", f"    title {_mermaid_text(title)}"]
+    if isinstance(x, tuple):
+        lines.append(f"    x-axis {_mermaid_text(x[0])} {_mermaid_number(x[1])} --> {_mermaid_number(x[2])}")
+    else:
+        lines.append(f"    x-axis [{', '.join(_mermaid_text(label) for label in x)}]")
+    lines.append(f"    y-axis {_mermaid_text(y[0])} {_mermaid_number(y[1])} --> {_mermaid_number(y[2])}")
+    for kind, values in series:
+        lines.append(f"    {kind} [{', '.join(_mermaid_number(v) for v in values)}]")
+    return "\n".join(lines)
 
 
 def svg(spec: dict[str, Any]) -> str:

@@ -28,6 +28,14 @@ if TYPE_CHECKING:
 #: Outputs are ordinary files, readable by the team and by CI.
 FILE_MODE = 0o644
 
+#: The CSV cells that are missing values, in every CSV reader gitml has (ingest, monitoring,
+#: serving's CSV bodies): the empty cell and pandas' default spellings of a missing value, so
+#: the same file reads alike everywhere, and as the same rows as Parquet with nulls.
+CSV_MISSING = frozenset({
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+})
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path, durable: bool = False) -> Iterator[Path]:
@@ -114,7 +122,10 @@ def read_table(path: str | Path, fmt: str = "auto") -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise DataError(f"{path}: data file is empty")
     try:
-        frame = pd.read_csv(path) if fmt == "csv" else pd.read_parquet(path)
+        if fmt == "csv":
+            frame = pd.read_csv(path, keep_default_na=False, na_values=sorted(CSV_MISSING))
+        else:
+            frame = pd.read_parquet(path)
     except Exception as exc:  # the readers raise many unrelated types for a bad file
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{path}: cannot be read as {fmt}: {reason}") from exc
@@ -179,3 +190,21 @@ def probe(url: str) -> None:
     probe_path = f"{path.rstrip('/')}/.probe-{os.getpid()}"
     fs.pipe_file(probe_path, b"")
     fs.rm_file(probe_path)
+
+
+def swap_into_place(built: str | Path, output: str | Path) -> None:
+    """Rename the folder `built` to `output`; an existing output is moved aside first, then removed.
+
+    A reader sees the previous folder or the new one, never a mix, and a failure before the
+    rename leaves the previous one whole (`gitml get`, `gitml site`).
+    """
+    import shutil
+
+    built, output = Path(built), Path(output)
+    if not output.exists():
+        os.rename(built, output)
+        return
+    old = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.old."))
+    os.rename(output, old / output.name)
+    os.rename(built, output)
+    shutil.rmtree(old)

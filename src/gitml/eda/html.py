@@ -32,7 +32,7 @@ def render(profile: dict[str, Any], title: str = "Exploratory data analysis", li
     charts: dict[str, Markup] = {}
     for name, col in profile["columns"].items():
         if col.get("histogram"):
-            charts[name] = svg.histogram(col["histogram"], f"Histogram of {name}")
+            charts[name] = svg.histogram(col["histogram"], f"Histogram of {name}", name)
         elif col.get("top"):
             items = [(str(item["value"]), float(item["count"])) for item in col["top"]]
             charts[name] = svg.bars(items, f"Most frequent values of {name}")
@@ -43,6 +43,18 @@ def render(profile: dict[str, Any], title: str = "Exploratory data analysis", li
     )
     target_chart = svg.bars(associations, "Association with the target", limit=limit, signed=True)
     warned = {w["column"] for w in profile["warnings"]}
+    corr = profile.get("correlations") or {}
+    correlation_chart = svg.heatmap(corr.get("columns") or [], corr.get("columns") or [], corr.get("matrix") or [],
+                                    "Correlations between columns", signed=True)
+    gaps = profile.get("missing") or {}
+    shares = gaps.get("shares") or {}
+    missing_bars = svg.bars([(name, col["missing_fraction"]) for name, col in profile["columns"].items()
+                             if col["missing"]], "Missing share per column", limit=1.01)
+    rows, step = profile["dataset"]["rows"], gaps.get("rows_per_band") or 1
+    bands = [f"rows {i * step + 1:,}–{min((i + 1) * step, rows):,}" for i in range(gaps.get("bands") or 0)]
+    missing_map = svg.heatmap(list(shares), bands, list(shares.values()), "Where values are missing",
+                              column_labels=False, cell=12)
     return env.get_template("eda.html.j2").render(
-        title=title, profile=profile, charts=charts, target_chart=target_chart, warned=warned
+        title=title, profile=profile, charts=charts, target_chart=target_chart, warned=warned,
+        correlation_chart=correlation_chart, missing_bars=missing_bars, missing_map=missing_map,
     )

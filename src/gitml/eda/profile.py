@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from gitml.config import Contract, Eda, Params
 from gitml.core import io
 from gitml.core.errors import DataError
-from gitml.core.text import reason
+from gitml.core.text import cut, reason
 from gitml.data import sources, tables
 
 if TYPE_CHECKING:
@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 IDENTIFIER_FRACTION = 0.5
 
 
-def profile(table: pa.Table, contract: Contract, target: str, task: str, cfg: Eda) -> dict[str, Any]:
+def profile(table: pa.Table, contract: Contract, target: str, task: str, cfg: Eda,
+            seed: int = 0) -> dict[str, Any]:
     """The profile of `table`: dataset figures, one entry per column, and warnings."""
     rows = table.num_rows
     duplicates = int(tables.duplicated(table).sum())
@@ -67,8 +68,96 @@ def profile(table: pa.Table, contract: Contract, target: str, task: str, cfg: Ed
         },
         "columns": columns,
     }
+    result["correlations"] = correlations(table, columns, cfg, seed)
+    result["missing"] = missing(table, cfg.missing_bands)
+    result["duplicates"] = duplicate_examples(table, cfg.duplicate_examples) if duplicates else []
     result["warnings"] = warnings(result, cfg)
     return result
+
+
+def correlations(table: pa.Table, columns: dict[str, dict[str, Any]], cfg: Eda, seed: int = 0) -> dict[str, Any]:
+    """Pairwise association of the columns, each pair by the measure that fits its kinds: Pearson's r for two
+    numeric columns, the correlation ratio for numeric with categorical, Cramér's V for two categorical.
+
+    Constant and identifier-like columns are left out; at most `cfg.correlation_columns` columns (those most
+    associated with the target first), on a seeded sample of at most `cfg.correlation_rows` rows.
+    """
+    import numpy as np
+
+    usable = [name for name, col in columns.items() if col["distinct"] > 1 and (
+        col["role"] == "numeric" or col["distinct"] <= cfg.high_cardinality)]
+    strength = {name: abs((columns[name].get("target_association") or {}).get("value") or 0) for name in usable}
+    chosen = sorted(usable, key=lambda name: -strength[name])[: cfg.correlation_columns]
+    chosen = [name for name in usable if name in chosen]  # file order reads best
+    rows = table.num_rows
+    if rows > cfg.correlation_rows:
+        picked = np.sort(np.random.default_rng(seed).choice(rows, cfg.correlation_rows, replace=False))
+        table = table.take(picked)
+    data = {}
+    for name in chosen:
+        column = table.column(name)
+        if columns[name]["role"] == "numeric":
+            data[name] = ("numeric", _floats(column))
+        else:
+            valid = ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+            data[name] = ("categorical", (tables.codes(column), valid))
+    matrix = [[None] * len(chosen) for _ in chosen]
+    for i, a in enumerate(chosen):
+        matrix[i][i] = 1.0
+        for j in range(i + 1, len(chosen)):
+            matrix[i][j] = matrix[j][i] = _pair(data[a], data[chosen[j]])
+    return {"columns": chosen, "matrix": matrix, "rows": min(rows, cfg.correlation_rows),
+            "measures": {"numeric": "pearson", "mixed": "correlation_ratio", "categorical": "cramers_v"}}
+
+
+def _pair(a: tuple[str, Any], b: tuple[str, Any]) -> float | None:
+    import numpy as np
+
+    (kind_a, x), (kind_b, y) = sorted((a, b), key=lambda item: item[0] != "numeric")
+    if kind_a == kind_b == "numeric":
+        ok = ~np.isnan(x) & ~np.isnan(y)
+        return _pearson(x[ok], y[ok])
+    if kind_a == "numeric":
+        codes, valid = y
+        ok = valid & ~np.isnan(x)
+        return _eta(codes[ok], x[ok])
+    (ca, va), (cb, vb) = x, y
+    ok = va & vb
+    return _cramers_v(ca[ok], cb[ok])
+
+
+def missing(table: pa.Table, bands: int) -> dict[str, Any]:
+    """Where values are missing: per column with any, the missing share of each band of rows (file order)."""
+    import numpy as np
+
+    rows = table.num_rows
+    edges = np.linspace(0, rows, min(bands, max(rows, 1)) + 1).astype(int)
+    found = {}
+    for name in table.column_names:
+        column = table.column(name)
+        nulls = np.asarray(column.is_null(nan_is_null=True).to_numpy(zero_copy_only=False), dtype=bool)
+        if nulls.any():
+            counts = np.add.reduceat(nulls, edges[:-1]) if rows else np.zeros(0)
+            found[name] = [round(float(c) / max(int(n), 1), 4) for c, n in zip(counts, np.diff(edges), strict=True)]
+    return {"bands": len(edges) - 1, "rows_per_band": int(np.ceil(rows / max(len(edges) - 1, 1))), "shares": found}
+
+
+def duplicate_examples(table: pa.Table, limit: int) -> list[dict[str, Any]]:
+    """The most repeated rows, each with how often it occurs (values as text, cut to a readable length)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not limit or table.num_rows < 2:
+        return []
+    keys = pa.table({name: pc.cast(table.column(name), pa.string()) for name in table.column_names})
+    counts = keys.group_by(keys.column_names, use_threads=False).aggregate([([], "count_all")])
+    repeated = counts.filter(pc.greater(counts.column("count_all"), 1))
+    repeated = repeated.sort_by([("count_all", "descending")]).slice(0, limit)
+    found = []
+    for row in repeated.to_pylist():
+        count = row.pop("count_all")
+        found.append({"count": count, "values": {k: cut("" if v is None else v, 40) for k, v in row.items()}})
+    return found
 
 
 def warnings(result: dict[str, Any], cfg: Eda) -> list[dict[str, str]]:
@@ -235,7 +324,8 @@ def run(params: Params) -> None:
         table = pq.read_table(params.paths.raw)
     except (OSError, ValueError) as exc:
         raise DataError(f"{params.paths.raw}: cannot be read as parquet: {reason(exc)}") from exc
-    found = profile(table, sources.contract(params.data), params.data.target, params.data.task, params.eda)
+    found = profile(table, sources.contract(params.data), params.data.target, params.data.task, params.eda,
+                    params.seed)
     io.write_json(params.paths.eda_json, found)
     title = f"Exploratory data analysis: {params.project.name}"
     io.write_text(params.paths.eda_html, html.render(found, title, params.eda.leakage_warn))

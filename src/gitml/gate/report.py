@@ -3,7 +3,8 @@
 Templates live in `gitml/gate/templates/` (gate.md.j2, gate.json.j2); `gate.report.template_dir`
 names a folder whose templates take precedence. A comment must stay under GitHub's 65,536
 characters: the Markdown is rendered with every table whole, then with the longest table
-halved until it fits, each cut table saying how many rows it left out.
+halved until it fits, each cut table saying how many rows it left out (and, if that is not
+enough, without its Mermaid charts).
 """
 
 from __future__ import annotations
@@ -78,14 +79,21 @@ def render_markdown(report: dict[str, Any], env: Any, max_chars: int, plots_fold
     pipeline = report.get("pipeline") or {}
     limits = {"metrics": len(report.get("metrics") or []), "params": len(report.get("params") or []),
               "stages": len(pipeline.get("stages") or []), "files": len(pipeline.get("files") or [])}
+    charts = len(report.get("mermaid") or [])
     while True:
-        text = _render(env, "gate.md.j2", report=report, limits=limits, marker=MARKER, plots_folder=plots_folder)
+        text = _render(env, "gate.md.j2", report=report, limits={**limits, "charts": charts}, marker=MARKER,
+                       plots_folder=plots_folder)
         if not text.startswith(MARKER):
             text = f"{MARKER}\n{text}"
         longest = max(limits, key=limits.__getitem__)
-        if len(text) <= max_chars or limits[longest] <= _MIN_ROWS:
+        if len(text) <= max_chars:
             break
-        limits[longest] = max(_MIN_ROWS, limits[longest] // 2)
+        if limits[longest] > _MIN_ROWS:
+            limits[longest] = max(_MIN_ROWS, limits[longest] // 2)
+        elif charts:
+            charts = 0  # the Mermaid charts go before a table is cut mid-row
+        else:
+            break
     if len(text) > max_chars:
         text = text[: max_chars - len(_NOTE)] + _NOTE
     return text

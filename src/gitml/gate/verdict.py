@@ -142,7 +142,7 @@ def judge(params: Params, cand: sides.Side, base: sides.Side | None, out: dict[s
     out["verdict"] = out["quality"] = policy.verdict(judgements)
     out["summary"] = _summary(judgements, base is None)
     if plots_in is not None:
-        out["plots"] = _plots(plots_in, params, base, cand)
+        out["plots"] = _plots(plots_in, params, base, cand, out)
     if timing:
         figures = _production(params, cand, base, out)
         out["failures"] += [f"{f.name}: {reason}" for f in figures for reason in f.reasons]
@@ -205,21 +205,23 @@ def _summary(judgements: list[policy.Judgement], alone: bool,
     return f"The candidate passes the promotion policy ({'; '.join(parts) or 'all gated metrics unchanged'})."
 
 
-def _plots(repo: Path, params: Params, base: sides.Side | None, cand: sides.Side) -> list[str]:
-    """Baseline-vs-candidate plots from the plot data each side's evaluate stage kept in git."""
+def _plots(repo: Path, params: Params, base: sides.Side | None, cand: sides.Side, out: dict[str, Any]) -> list[str]:
+    """Baseline-vs-candidate plots from the plot data each side's evaluate stage kept in git: files, and
+    Mermaid charts for the comment (`out["mermaid"]`)."""
     from gitml.gate import plots
 
     both = {"baseline": base, "candidate": cand}
     curves = {side: snap.curves for side, snap in both.items() if snap is not None and snap.curves}
     pairs = {side: snap.pairs for side, snap in both.items() if snap is not None and snap.pairs is not None}
     written = plots.render(curves, pairs, params.data.task, params.gate.report, repo / params.paths.gate_plots)
+    out["mermaid"] = plots.mermaid(curves, pairs, params.data.task, out["metrics"])
     return [str(Path(path).relative_to(repo)) for path in written]
 
 
-def _blank(candidate: dict[str, Any], run_url: str | None = None) -> dict[str, Any]:
+def _blank(candidate: dict[str, Any], run_url: str | None = None, site_url: str | None = None) -> dict[str, Any]:
     return {"verdict": "error", "quality": None, "summary": "", "error": None, "task": None, "candidate": candidate,
             "baseline": None, "comparison": None, "metrics": [], "production": None, "failures": [], "params": [],
-            "pipeline": None, "plots": [], "run_url": run_url}
+            "pipeline": None, "plots": [], "run_url": run_url, "mermaid": [], "site_url": site_url}
 
 
 def evaluate(repo: Path, params: Params, baseline_ref: str | None, allow_dirty: bool,
@@ -241,14 +243,15 @@ def evaluate(repo: Path, params: Params, baseline_ref: str | None, allow_dirty: 
 
 
 def run(repo: str | Path = ".", params_path: str = "params.yaml", baseline_ref: str | None = None,
-        allow_dirty: bool = False, run_url: str | None = None, workspace: bool = True) -> dict[str, Any]:
+        allow_dirty: bool = False, run_url: str | None = None, workspace: bool = True,
+        site_url: str | None = None) -> dict[str, Any]:
     """Evaluate the gate and write its reports; the report dict. Raises GateError (after writing) if it cannot.
 
     `workspace` False judges HEAD's committed outputs instead of the workspace (`gitml register`).
     """
     repo = Path(repo)
     params: Params | None = None
-    out = _blank({"ref": "HEAD", "commit": None, "dirty": []}, run_url)
+    out = _blank({"ref": "HEAD", "commit": None, "dirty": []}, run_url, site_url)
     try:
         out["candidate"]["commit"] = git.head(repo)
         # Wrong timing settings leave the quality verdict to be had: they are reported, then raised.
@@ -257,6 +260,7 @@ def run(repo: str | Path = ".", params_path: str = "params.yaml", baseline_ref: 
         if deferred is not None:
             params = params.model_copy(update={"gate": params.gate.model_copy(update={
                 "timing": params.gate.timing.model_copy(update={"enabled": False})})})
+        out["site_url"] = params.site.url or site_url
         evaluate(repo, params, baseline_ref, allow_dirty, out, workspace)
         if deferred is not None:
             out["production"] = {"error": str(deferred)}

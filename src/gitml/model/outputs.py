@@ -3,8 +3,9 @@
 The evaluate stage writes the test predictions (`paths.predictions`: `y_true`, `y_pred`
 and one `proba_<class>` column per class, in the model's class order) and, into
 `paths.plots`, the curve points (`roc.json`, `precision_recall.json`, each
-`{name: [points]}`) and the actual/predicted pairs (`predictions.csv`). The gate, the
-model card and monitoring read them back through this module, so a file or column name
+`{name: [points]}`) and the actual/predicted pairs (`predictions.csv`), and the permutation
+importance (`paths.importance`: `[{feature, importance_mean, importance_std}]`). The gate,
+the model card and monitoring read them back through this module, so a file or column name
 is spelled once. The prediction log that serving writes adds `LOG_COLUMNS` to the inputs.
 """
 
@@ -15,6 +16,9 @@ import io
 import json
 from typing import TYPE_CHECKING, Any
 
+from gitml.core import charts
+from gitml.core.errors import DataError
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -24,8 +28,27 @@ Y_TRUE, Y_PRED, PROBA = "y_true", "y_pred", "proba_"
 CURVES = {"roc": ("fpr", "tpr"), "precision_recall": ("recall", "precision")}
 PAIRS_FILE = "predictions.csv"
 ACTUAL, PREDICTED = "actual", "predicted"
+FEATURE, IMPORTANCE_MEAN, IMPORTANCE_STD = "feature", "importance_mean", "importance_std"
 #: Columns the prediction log adds beside the model's inputs (and `proba_<class>` for classifiers).
 LOG_COLUMNS = ("prediction", "model_version", "request_id", "timestamp")
+
+
+def on_grid(name: str, points: list[dict[str, Any]]) -> list[float | None]:
+    """A curve resampled on `charts.GRID` (rounded to 4 digits), so two models' curves compare point by point:
+    ROC takes the best true positive rate at or below each false positive rate, precision-recall the
+    interpolated precision (the best at or above each recall)."""
+    x, y = CURVES[name]
+    values = charts.resample(points, x, y, upper=name == "precision_recall")
+    return [None if v is None else round(v, 4) for v in values]
+
+
+def residual_quantiles(pairs: list[tuple[str, str]]) -> list[float | None] | None:
+    """Quantiles of predicted - actual on `charts.GRID`, from a regression's pairs; None for labels."""
+    try:
+        residuals = [float(p) - float(a) for a, p in pairs]
+    except ValueError:
+        return None
+    return [None if v is None else float(f"{v:.4g}") for v in charts.quantiles(residuals)] if residuals else None
 
 
 def curve_file(name: str) -> str:
@@ -68,3 +91,13 @@ def parse_pairs(text: str | None) -> list[tuple[str, str]] | None:
         return [(row[ACTUAL], row[PREDICTED]) for row in reader]
     except csv.Error:
         return None
+
+
+def parse_importance(data: Any, source: str) -> dict[str, float]:
+    """Each input column's mean permutation importance, from an importance file's content."""
+    rows = data if isinstance(data, list) else None
+    if rows is None or not all(isinstance(row, dict) and isinstance(row.get(FEATURE), str)
+                               and isinstance(row.get(IMPORTANCE_MEAN), (int, float)) for row in rows):
+        raise DataError(f"{source}: expected a list of {{{FEATURE!r}, {IMPORTANCE_MEAN!r}}} objects "
+                        "(re-run the evaluate stage)")
+    return {row[FEATURE]: float(row[IMPORTANCE_MEAN]) for row in rows}

@@ -1,9 +1,13 @@
-"""A whole drift comparison: input columns, predictions, metrics on labels, one verdict.
+"""A whole drift comparison: input columns, the dataset, predictions, metrics on labels, one verdict.
 
-`run` resolves the two sides from params (or explicit paths) and returns the report;
-`write` stores it as reports/drift.json (scalars only, so `dvc metrics show` reads it)
-and reports/drift.html; `exit_code` maps the verdict to 0 no drift, 1 drift, 2 could
-not evaluate.
+`run` resolves the two sides from params (or explicit paths) and returns the report. Every
+check (each column, the dataset, the predictions, the metrics on labelled rows) ends in a
+status of `gitml.monitor.status` with its reason; `report["checks"]` holds the report-level
+ones, and the verdict is drift when any of them is. Library warnings raised while comparing
+(scikit-learn's `UndefinedMetricWarning` on a one-class batch, say) go into
+`report["warnings"]`, not to the terminal. `write` stores reports/drift.json (`dvc metrics
+show` reads it) and reports/drift.html; `exit_code` maps the verdict to 0 no drift, 1 drift,
+2 could not evaluate.
 """
 
 from __future__ import annotations
@@ -11,13 +15,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import warnings
 from typing import Any
 
-from gitml.config import Monitor, Params
+from gitml.config import DatasetDrift, Monitor, Params
 from gitml.core import errors, io
 from gitml.core.errors import DataError
 from gitml.model import metrics, outputs
-from gitml.monitor import columns, sources
+from gitml.monitor import columns, sources, status
 from gitml.monitor.columns import Spec
 
 log = logging.getLogger(__name__)
@@ -57,7 +62,7 @@ def model_age(report: dict[str, Any], params: Params, repo: str = ".",
         report.setdefault("alerts", []).insert(0, (
             f"the prod model {prod.version} was trained {age / 86400:.0f} days ago ({prod.trained_at}), "
             f"longer ago than monitor.max_model_age ({limit}): retrain it"))
-        report.update(status="drift", drift=True)
+        report.update(status=status.DRIFT, drift=True)
     return report
 
 
@@ -70,7 +75,7 @@ def compare(ref: sources.Reference, cur: sources.Table, monitor: Monitor) -> dic
             raise DataError(f"model signature ({ref.origin.get('source')}): input {item!r} needs a name and a "
                             "role, numeric or categorical")
     report: dict[str, Any] = {
-        "status": "not_evaluated",
+        "status": status.NOT_EVALUATED,
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "reference": {**ref.origin, "rows": ref.table.rows},
         "current": {"path": str(cur.path), "rows": cur.rows, **_log_summary(cur)},
@@ -83,10 +88,86 @@ def compare(ref: sources.Reference, cur: sources.Table, monitor: Monitor) -> dic
     if ref.table.rows == 0:
         return {**report, "reason": f"the reference data ({ref.table.path}) has no rows"}
     specs = [Spec(item["name"], item["role"], item["name"], item["name"]) for item in inputs]
-    entries = columns.evaluate(specs, ref.table, cur, monitor)
-    prediction = _prediction(ref, cur, monitor)
-    performance = _performance(ref, cur, monitor)
-    return _verdict(report, entries, prediction, performance, monitor, cur)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        entries = columns.evaluate(specs, ref.table, cur, monitor)
+        checks = {
+            "dataset": dataset_check(entries, monitor.dataset_drift, ref.importance, ref.importance_source),
+            "prediction": _prediction(ref, cur, monitor),
+            "performance": _performance(ref, cur, monitor),
+        }
+    report["warnings"] = _warnings(caught)
+    return _verdict(report, entries, checks, monitor, cur)
+
+
+def _warnings(caught: list[warnings.WarningMessage]) -> list[dict[str, Any]]:
+    """Library warnings raised while comparing, once each with a count, for the report rather than the terminal."""
+    seen: dict[tuple[str, str], int] = {}
+    for item in caught:
+        key = (item.category.__name__, " ".join(str(item.message).split()))
+        seen[key] = seen.get(key, 0) + 1
+    return [{"category": category, "message": message, "count": count} for (category, message), count in seen.items()]
+
+
+def dataset_check(entries: dict[str, dict[str, Any]], rule: DatasetDrift, importance: dict[str, float] | None,
+                  source: str | None = None) -> dict[str, Any]:
+    """Whether the input columns together drifted, by `monitor.dataset_drift` (see `DatasetDrift`)."""
+    evaluated = [name for name, entry in entries.items() if entry["status"] in status.DECIDED]
+    drifted = [name for name in evaluated if entries[name]["status"] == status.DRIFT]
+    share = len(drifted) / len(evaluated) if evaluated else 0.0
+    details: dict[str, Any] = {"rule": rule.rule, "n_columns": len(entries), "n_evaluated": len(evaluated),
+                               "n_drifted": len(drifted), "drifted_columns": drifted, "share_drifted": share}
+    if not evaluated:
+        few = any(entry["status"] == status.INSUFFICIENT_DATA for entry in entries.values())
+        return status.check(status.INSUFFICIENT_DATA if few else status.NOT_EVALUATED,
+                            "no column could be compared (see each column's status)", **details)
+    weights, missing = _weights(entries, importance, source)
+    if rule.rule != "share" and weights is None:
+        details.update(rule="share", asked=rule.rule)
+    if details["rule"] == "share":
+        found = share >= rule.share
+        reason = (f"{len(drifted)} of {len(evaluated)} evaluated columns drifted ({share:.0%}; "
+                  f"dataset drift at {rule.share:.0%})")
+        if weights is None and rule.rule != "share":
+            reason += f"; decided by the share of columns, as there is {missing}"
+        return status.check(status.DRIFT if found else status.NO_DRIFT, reason, threshold=rule.share, **details)
+    assert weights is not None
+    carried = sum(weights[name] for name in drifted)
+    unseen = sum(weight for name, weight in weights.items() if name not in evaluated)
+    details.update(importance_share=carried, importance_not_evaluated=unseen)
+    ranked = [name for name in sorted(weights, key=lambda n: (-weights[n], n)) if weights[name] > 0]
+    if rule.rule == "importance":
+        found = carried >= rule.importance
+        reason = (f"drifted columns carry {carried:.0%} of the model's permutation importance "
+                  f"(dataset drift at {rule.importance:.0%})")
+        details["threshold"] = rule.importance
+    else:
+        top = ranked[: rule.top]
+        hit = [name for name in top if name in drifted]
+        found = bool(hit)
+        shown = ", ".join(repr(name) for name in (hit or top))
+        reason = (f"drifted among the {len(top)} most important columns: {shown}" if hit
+                  else f"none of the {len(top)} most important columns drifted ({shown})")
+        details["top_columns"] = top
+    if drifted:
+        reason += "; drifted: " + ", ".join(f"{name!r} ({weights[name]:.0%})" for name in drifted[:5])
+        reason += f" and {len(drifted) - 5} more" if len(drifted) > 5 else ""
+    if unseen > 0:
+        reason += f"; {unseen:.0%} of the importance is in columns that could not be evaluated"
+    return status.check(status.DRIFT if found else status.NO_DRIFT, reason, **details)
+
+
+def _weights(entries: dict[str, dict[str, Any]], importance: dict[str, float] | None,
+             source: str | None) -> tuple[dict[str, float] | None, str | None]:
+    """Each input column's share of the positive permutation importance, or None and why not."""
+    where = source or "the reference"
+    if importance is None:
+        return None, f"no permutation importance ({where})"
+    positive = {name: max(importance.get(name, 0.0), 0.0) for name in entries}
+    total = sum(positive.values())
+    if total <= 0:
+        return None, f"no input column has a positive permutation importance ({where})"
+    return {name: value / total for name, value in positive.items()}, None
 
 
 def _log_summary(cur: sources.Table) -> dict[str, Any]:
@@ -120,123 +201,119 @@ def _prediction(ref: sources.Reference, cur: sources.Table, monitor: Monitor) ->
     """The model's outputs now against its outputs on the test split (else the training labels)."""
     signature, name = ref.signature, monitor.prediction
     if name not in cur.columns:
-        return {"status": "not_available", "note": f"no {name!r} column in the current data"}
+        return status.check(status.NOT_EVALUATED, f"no {name!r} column in the current data")
     role = "categorical" if signature.get("task") == "classification" else "numeric"
-    if ref.predictions is not None and "y_pred" in ref.predictions.columns:
-        table, against, source = ref.predictions, "y_pred", "test-split predictions"
+    if ref.predictions is not None and outputs.Y_PRED in ref.predictions.columns:
+        table, against, source = ref.predictions, outputs.Y_PRED, "test-split predictions"
     elif signature.get("target") in ref.table.columns:
         table, against, source = ref.table, signature["target"], "training labels"
     else:
-        return {"status": "not_available", "note": "no reference predictions or labels"}
+        return status.check(status.NOT_EVALUATED, "no test-split predictions or training labels in the reference")
     specs = [Spec(name, role, against, name)]
-    specs += [Spec(c, "numeric", c, c) for c in cur.columns if c.startswith("proba_") and c in table.columns]
+    specs += [Spec(c, "numeric", c, c) for c in cur.columns if c.startswith(outputs.PROBA) and c in table.columns]
     entries = columns.evaluate(specs, table, cur, monitor)
-    drifted = [key for key, entry in entries.items() if entry["drifted"]]
-    return {"status": "drift" if drifted else "ok", "drifted": bool(drifted), "reference": source,
-            "drifted_columns": drifted, "columns": entries}
+    drifted = [key for key, entry in entries.items() if entry["status"] == status.DRIFT]
+    overall = status.worst(entry["status"] for entry in entries.values())
+    shown = drifted or [key for key, entry in entries.items() if entry["status"] == overall][:1]
+    reason = "; ".join(f"{key!r}: {entries[key]['reason']}" for key in shown) + f" (against the {source})"
+    return status.check(overall, reason, reference=source, drifted_columns=drifted, columns=entries)
 
 
-def _performance(ref: sources.Reference, cur: sources.Table, monitor: Monitor) -> dict[str, Any] | None:
+def _performance(ref: sources.Reference, cur: sources.Table, monitor: Monitor) -> dict[str, Any]:
     """Metrics on the current rows that carry a label, against the evaluation metrics."""
     target, prediction = ref.signature.get("target"), monitor.prediction
     if not target or target not in cur.columns:
-        return None
+        return status.check(status.NOT_EVALUATED, f"no labels: no {target!r} column in the current data")
     if prediction not in cur.columns:
-        return {"status": "not_available", "note": f"labels present but no {prediction!r} column"}
+        return status.check(status.NOT_EVALUATED,
+                            f"labels present but no {prediction!r} column in the current data")
     import pandas as pd
 
     # Probability columns in the model's class order (sklearn's is sorted), as the metrics expect.
-    classes = [f"proba_{c}" for c in ref.signature.get("classes") or []]
-    probas = sorted((c for c in cur.columns if c.startswith("proba_")),
+    classes = [f"{outputs.PROBA}{c}" for c in ref.signature.get("classes") or []]
+    probas = sorted((c for c in cur.columns if c.startswith(outputs.PROBA)),
                     key=lambda c: (classes.index(c) if c in classes else len(classes), c))
     frames = [batch.to_pandas() for batch in cur.batches([target, prediction, *probas])]
     frame = pd.concat(frames, ignore_index=True).rename(columns={target: outputs.Y_TRUE, prediction: outputs.Y_PRED})
     frame = frame[frame[outputs.Y_TRUE].notna()]
-    if len(frame) < monitor.min_rows:
-        return {"status": "insufficient_data", "rows": len(frame),
-                "note": f"{len(frame)} labelled rows, at least monitor.min_rows={monitor.min_rows} needed"}
+    rows = len(frame)
+    if rows < monitor.min_rows:
+        return status.check(status.INSUFFICIENT_DATA,
+                            f"{rows:,} labelled rows, at least monitor.min_rows={monitor.min_rows} needed", rows=rows)
     current = metrics.compute(frame, ref.signature.get("task", "classification"))
     baseline = ref.metrics or {}
-    compared = {}
+    compared, degraded = {}, []
     for key, value in current.items():
         before = baseline.get(key)
+        item = {"reference": None, "current": value, "delta": None, "degraded": False}
         if isinstance(before, (int, float)):
             worse = (value - before) if metrics.direction(key) == "lower" else (before - value)
-            compared[key] = {"reference": before, "current": value, "delta": value - before,
-                             "degraded": worse > monitor.performance.max_drop}
-        else:
-            compared[key] = {"reference": None, "current": value, "delta": None, "degraded": False}
-    degraded = [key for key, item in compared.items() if item["degraded"]]
-    return {"status": "degraded" if degraded else "ok", "rows": len(frame), "metrics": compared,
-            "degraded": degraded}
+            item.update(reference=before, delta=value - before, degraded=worse > monitor.performance.max_drop)
+        compared[key] = item
+        if item["degraded"]:
+            degraded.append(key)
+    details = {"rows": rows, "metrics": compared, "degraded": degraded}
+    on = f"on {rows:,} labelled rows"
+    if degraded:
+        worse = "; ".join(f"{key} {compared[key]['current']:.4g} (evaluation {compared[key]['reference']:.4g})"
+                          for key in degraded)
+        return status.check(status.DRIFT, f"{worse} {on}, allowed drop {monitor.performance.max_drop:g}", **details)
+    if all(item["reference"] is None for item in compared.values()):
+        return status.check(status.NOT_EVALUATED, f"no evaluation metrics of the reference to compare with ({on})",
+                            **details)
+    return status.check(status.NO_DRIFT, f"no metric dropped by more than {monitor.performance.max_drop:g} {on}",
+                        **details)
 
 
-def _verdict(report: dict[str, Any], entries: dict[str, dict[str, Any]], prediction: dict[str, Any],
-             performance: dict[str, Any] | None, monitor: Monitor, cur: sources.Table) -> dict[str, Any]:
-    evaluated = [name for name, entry in entries.items() if entry["status"] in ("ok", "drift")]
-    drifted = [name for name, entry in entries.items() if entry["drifted"]]
-    problems = [name for name, entry in entries.items() if entry["status"] in columns.PROBLEMS]
-    share = len(drifted) / len(evaluated) if evaluated else 0.0
-    dataset_drift = bool(evaluated) and share >= monitor.drift_share
-    prediction_drift = bool(prediction.get("drifted"))
-    degraded = bool(performance and performance.get("degraded"))
-    if dataset_drift or prediction_drift or degraded:
-        status = "drift"
-    elif not evaluated:
-        status = "not_evaluated"
-        report["reason"] = "no column could be compared (see each column's status)"
+def _verdict(report: dict[str, Any], entries: dict[str, dict[str, Any]], checks: dict[str, dict[str, Any]],
+             monitor: Monitor, cur: sources.Table) -> dict[str, Any]:
+    """Drift when any check drifted; else not evaluated when a column could not be compared; else the dataset's."""
+    problems = [name for name, entry in entries.items() if "problem" in entry]
+    drifting = [name for name, check in checks.items() if check["status"] == status.DRIFT]
+    if drifting:
+        verdict = status.DRIFT
+        reason = "; ".join(f"{status.CHECKS[name]}: {checks[name]['reason']}" for name in drifting)
+    elif problems:
+        verdict = status.NOT_EVALUATED
+        shown = ", ".join(repr(name) for name in problems[:5]) + (f" and {len(problems) - 5} more"
+                                                                   if len(problems) > 5 else "")
+        reason = f"{len(problems)} column{'s' if len(problems) > 1 else ''} could not be compared: {shown}"
     else:
-        status = "incomplete" if problems else "no_drift"
+        verdict, reason = checks["dataset"]["status"], checks["dataset"]["reason"]
     known = set(entries) | set(outputs.LOG_COLUMNS) | {monitor.prediction, report["target"]}
     report.update(
-        status=status,
-        drift=status == "drift",
-        dataset_drift=dataset_drift,
-        share_drifted=share,
-        drift_share=monitor.drift_share,
-        n_columns=len(entries),
-        n_evaluated=len(evaluated),
-        n_drifted=len(drifted),
-        drifted_columns=drifted,
+        status=verdict,
+        reason=reason,
+        drift=verdict == status.DRIFT,
+        checks=checks,
         problem_columns=problems,
-        prediction_drift=prediction_drift,
-        performance_degraded=degraded,
-        ignored_columns=[c for c in cur.columns if c not in known and not c.startswith("proba_")],
+        ignored_columns=[c for c in cur.columns if c not in known and not c.startswith(outputs.PROBA)],
+        alerts=_alerts(entries, checks),
+        columns=entries,
     )
-    report["alerts"] = _alerts(entries, prediction, performance)
-    report["columns"], report["prediction"] = entries, prediction
-    if performance is not None:
-        report["performance"] = performance
     return report
 
 
-def _alerts(entries: dict[str, dict[str, Any]], prediction: dict[str, Any],
-            performance: dict[str, Any] | None) -> list[str]:
-    """The lines a person reads first: what drifted, what is new, what could not be compared."""
+def _alerts(entries: dict[str, dict[str, Any]], checks: dict[str, dict[str, Any]]) -> list[str]:
+    """The lines a person reads first: every column that is not `no drift`, new categories, what else drifted."""
     lines = []
     for name, entry in entries.items():
-        if entry["drifted"]:
-            lines.append(f"column {name!r} drifted: {entry['reason']}")
+        if entry["status"] != status.NO_DRIFT:
+            lines.append(f"column {name!r}: {status.label(entry['status'])}: {entry['reason']}")
         if entry.get("new_categories"):
             shown = ", ".join(repr(c) for c in entry["new_categories"])
             lines.append(f"column {name!r}: new categories {shown} ({entry['stats']['new_share']:.1%} of current rows)")
-        if entry["status"] in columns.PROBLEMS | {"all_null", "insufficient_data"} and not entry["drifted"]:
-            lines.append(f"column {name!r}: {entry['status'].replace('_', ' ')}: {'; '.join(entry['notes'])}")
-    for name in prediction.get("drifted_columns", []):
-        lines.append(f"prediction drift in {name!r}: {prediction['columns'][name]['reason']}")
-    for key in (performance or {}).get("degraded", []):
-        item = performance["metrics"][key]
-        lines.append(
-            f"metric {key} on labelled current data: {item['current']:.4g} (evaluation {item['reference']:.4g})"
-        )
+    for name in ("prediction", "performance"):
+        if checks[name]["status"] == status.DRIFT:
+            lines.append(f"{status.CHECKS[name]}: {status.label(status.DRIFT)}: {checks[name]['reason']}")
     return lines
 
 
 def exit_code(report: dict[str, Any]) -> int:
     """FAILED for drift, OK for none, NOT_EVALUATED when nothing (or not everything) could be compared."""
-    if report["status"] == "drift":
+    if report["status"] == status.DRIFT:
         return errors.FAILED
-    return errors.OK if report["status"] == "no_drift" else errors.NOT_EVALUATED
+    return errors.OK if report["status"] == status.NO_DRIFT else errors.NOT_EVALUATED
 
 
 def _plain(value: Any) -> Any:

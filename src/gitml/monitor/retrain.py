@@ -26,6 +26,7 @@ from gitml.config import FileSource, Params, compose
 from gitml.core import io
 from gitml.core.errors import ConfigError, DataError, RetrainError
 from gitml.data import sources as data_sources
+from gitml.monitor import status
 from gitml.monitor.sources import Table
 from gitml.vcs import dvc, git, github
 
@@ -113,18 +114,21 @@ def branch_name(repo: Path, wanted: str | None, prefix: str, date: str | None = 
 
 def _summary(report: dict[str, Any] | None, report_path: str) -> tuple[str, list[str]]:
     """The commit subject and the lines citing the drift report."""
-    if not report or "n_evaluated" not in report:
+    if not report:
         return "Retrain on new labelled data", [f"No drift report at {report_path}."]
-    drifted = report["drifted_columns"]
+    heading = f"Drift report {report_path} ({report.get('generated_at', '?')}): {status.label(report['status'])}"
+    checks = report.get("checks")
+    if not checks:
+        return "Retrain on new labelled data", [f"{heading}: {report.get('reason', '')}"]
+    dataset = checks["dataset"]
+    drifted = dataset["drifted_columns"]
     names = ", ".join(drifted[:5]) + (f" and {len(drifted) - 5} more" if len(drifted) > 5 else "")
-    share = f"{report['n_drifted']} of {report['n_evaluated']} columns ({report['share_drifted']:.0%})"
-    subject = f"Retrain: drift in {share}"
-    subject += f": {names}" if drifted else ""
+    subject = f"Retrain: drift in {dataset['n_drifted']} of {dataset['n_evaluated']} columns"
+    subject += f" ({dataset['share_drifted']:.0%}): {names}" if drifted else ""
     lines = [
-        f"Drift report {report_path} ({report.get('generated_at', '?')}), status {report['status']}:",
-        f"- dataset drift: {'yes' if report['dataset_drift'] else 'no'} "
-        f"({report['share_drifted']:.0%} of columns drifted; threshold {report['drift_share']:.0%})",
-        f"- prediction drift: {'yes' if report['prediction_drift'] else 'no'}",
+        f"{heading}:",
+        *[f"- {title}: {status.label(checks[name]['status'])}: {checks[name]['reason']}"
+          for name, title in status.CHECKS.items() if name in checks],
         *[f"- {line}" for line in report.get("alerts", [])[:20]],
     ]
     return subject, lines

@@ -2,9 +2,11 @@
 
 Parquet files and folders are scanned with pyarrow.dataset, a few columns and one
 record batch at a time, so memory follows the columns being compared rather than the
-whole table. The reference is the training data of the model in `prod` (read at that
-commit from the DVC cache or remote), else the local `paths.train`; column roles come from the model's
-signature or the data contract, never from dtypes.
+whole table. CSV cells in `gitml.core.io.CSV_MISSING` (the empty cell among them) are
+nulls, so a CSV file reads as the same rows as Parquet. The reference is the training data
+of the model in `prod` (read at that commit from the DVC cache or remote), else the local
+`paths.train`, with its signature, test predictions, metrics and permutation importance;
+column roles come from the model's signature or the data contract, never from dtypes.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from gitml.core import io
 from gitml.core.errors import DataError, GitmlError
 from gitml.core.text import reason
 from gitml.data import sources as data_sources
+from gitml.model import outputs
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.dataset as ds
 
 log = logging.getLogger(__name__)
 
@@ -34,21 +38,36 @@ class Table:
     """A CSV/Parquet file or folder, local or at an fsspec URL (s3://...), read column subsets at a time."""
 
     def __init__(self, path: str | Path, batch_rows: int = 65536) -> None:
-        import pyarrow as pa
         import pyarrow.dataset as ds
 
-        self.path: str | Path = str(path) if io.is_url(path) else Path(path)
-        self.batch_rows = batch_rows
-        files, fmt, filesystem = _remote_files(str(path)) if io.is_url(path) else (*_files(self.path), None)
+        if io.is_url(path):
+            files, fmt, filesystem = _remote_files(str(path))
+        else:
+            (files, fmt), filesystem = _files(Path(path)), None
         if fmt == "csv":
             # CSV has no schema of its own: parse once, with one schema for all files.
-            self._dataset = ds.dataset(_read_csv(files, filesystem))
+            dataset = ds.dataset(_read_csv(files, filesystem))
         else:
-            self._dataset = ds.dataset([str(f) for f in files], format="parquet",
-                                       schema=_parquet_schema(files, filesystem), filesystem=filesystem)
-        self.schema: pa.Schema = self._dataset.schema
+            dataset = ds.dataset([str(f) for f in files], format="parquet", schema=_parquet_schema(files, filesystem),
+                                 filesystem=filesystem)
+        self._open(dataset, str(path) if io.is_url(path) else Path(path), batch_rows)
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table, name: str = "<memory>", batch_rows: int = 65536) -> Table:
+        """A table already in memory (a library caller's data, or a benchmark's split), named `name`."""
+        import pyarrow.dataset as ds
+
+        self = cls.__new__(cls)
+        self._open(ds.dataset(table), Path(name), batch_rows)
+        return self
+
+    def _open(self, dataset: ds.Dataset, path: str | Path, batch_rows: int) -> None:
+        import pyarrow as pa
+
+        self.path, self.batch_rows, self._dataset = path, batch_rows, dataset
+        self.schema: pa.Schema = dataset.schema
         try:
-            self.rows: int = self._dataset.count_rows()
+            self.rows: int = dataset.count_rows()
         except (OSError, pa.ArrowException) as exc:
             raise DataError(f"{self.path}: cannot be read: {reason(exc)}") from exc
 
@@ -167,14 +186,17 @@ def _parquet_schema(files: list[Path], filesystem: Any = None) -> pa.Schema:
 
 
 def _read_csv(files: list[Path], filesystem: Any = None) -> pa.Table:
+    """The CSV files as one table; missing cells (`gitml.core.io.CSV_MISSING`) are nulls, as in Parquet."""
     import pyarrow as pa
     from pyarrow import csv
 
+    options = csv.ConvertOptions(null_values=sorted(io.CSV_MISSING), strings_can_be_null=True)
+
     def read(path: Path) -> pa.Table:
         if filesystem is None:
-            return csv.read_csv(path)
+            return csv.read_csv(path, convert_options=options)
         with filesystem.open_input_stream(str(path)) as stream:
-            return csv.read_csv(stream)
+            return csv.read_csv(stream, convert_options=options)
 
     try:
         return pa.concat_tables(_read_each(files, read, "csv"), promote_options="permissive")
@@ -191,6 +213,9 @@ class Reference:
     origin: dict[str, Any]
     predictions: Table | None = None
     metrics: dict[str, float] | None = None
+    #: Mean permutation importance per input column (the evaluate stage's), and where it was read.
+    importance: dict[str, float] | None = None
+    importance_source: str | None = None
 
 
 def signature_from_contract(params: Params) -> dict[str, Any]:
@@ -210,15 +235,18 @@ def _optional_table(path: str | Path, batch_rows: int) -> Table | None:
 
 
 def local_reference(params: Params, path: str, origin: str) -> Reference:
-    """A reference read from the working tree: `path`, the local signature, predictions and metrics."""
+    """A reference read from the working tree: `path`, the local signature, predictions, metrics and importance."""
     paths, batch = params.paths, params.monitor.read.batch_rows
     signature = io.read_json_if_exists(paths.signature) or signature_from_contract(params)
+    importance = io.read_json_if_exists(paths.importance)
     return Reference(
         table=Table(path, batch),
         signature=signature,
         origin={"source": origin, "path": str(path)},
         predictions=_optional_table(paths.predictions, batch),
         metrics=io.read_json_if_exists(paths.metrics),
+        importance=None if importance is None else outputs.parse_importance(importance, paths.importance),
+        importance_source=paths.importance,
     )
 
 
@@ -240,7 +268,7 @@ def resolve_reference(params: Params, repo: str | Path = ".") -> Reference:
 
 
 def prod_reference(params: Params, version: str, commit: str, repo: str | Path = ".") -> Reference:
-    """The training features, signature, test predictions and metrics at the prod model's commit.
+    """The training features, signature, test predictions, metrics and importance at the prod model's commit.
 
     DVC-tracked files are read in place from the DVC cache (fetched from the remote, or
     reproduced at that commit, if missing), with the paths that commit's own params.yaml declared.
@@ -262,12 +290,16 @@ def prod_reference(params: Params, version: str, commit: str, repo: str | Path =
     train, predictions = (found[path(key)] for key in ("train", "predictions"))
     if train is None:
         raise DataError(f"{path('train')}: DVC does not track it at the prod model's commit {commit[:12]}")
+    importance = small_json("importance")
+    where = f"{path('importance')} at {commit[:12]}"
     return Reference(
         table=Table(train.file, batch),
         signature=small_json("signature") or signature_from_contract(params),
         origin={"source": "prod", "version": version, "commit": commit, "path": path("train")},
         predictions=Table(predictions.file, batch) if predictions else None,
         metrics=small_json("metrics"),
+        importance=None if importance is None else outputs.parse_importance(importance, where),
+        importance_source=where,
     )
 
 

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from gitml.core import io
 from gitml.core.errors import RegistryError
 from gitml.core.io import md5_file
 from gitml.model.modelio import MODEL_FILE, SIGNATURE_FILE, VERSION_FILE
@@ -48,17 +49,6 @@ def _check_destination(output: Path) -> None:
         raise RegistryError(f"-o {output}: exists and is not the output of `gitml get` (it has no {VERSION_FILE})")
 
 
-def _swap_into_place(built: Path, output: Path) -> None:
-    """Rename `built` to `output`; an existing output is moved aside first, then removed."""
-    if not output.exists():
-        os.rename(built, output)
-        return
-    old = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.old."))
-    os.rename(output, old / output.name)
-    os.rename(built, output)
-    shutil.rmtree(old)
-
-
 def get(artifact: str, *, stage: str | None = None, version: str | None = None,
         output: str | Path, repo: str | Path = ".") -> dict[str, Any]:
     """Write DIR/model.skops, DIR/signature.json and DIR/version.json for one version; return version.json."""
@@ -85,7 +75,7 @@ def get(artifact: str, *, stage: str | None = None, version: str | None = None,
                 "registered_at": found.date, "model_md5": model_md5}
         (built / VERSION_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         os.chmod(built, 0o755)
-        _swap_into_place(built, output)
+        io.swap_into_place(built, output)
     finally:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(built)

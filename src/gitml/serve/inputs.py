@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gitml.core.errors import RequestError
+from gitml.core.io import CSV_MISSING
 from gitml.model.signature import InputSpec, Signature
 
 if TYPE_CHECKING:
@@ -213,11 +214,11 @@ def _from_json(spec: InputSpec, values: Sequence[Any]) -> np.ndarray:
 
 
 def _parse_text(spec: InputSpec, cells: Sequence[str]) -> list[Any]:
-    """CSV cells to JSON-like values: an empty cell is a missing value."""
+    """CSV cells to JSON-like values: an empty cell (any of `io.CSV_MISSING`) is a missing value, as in ingest."""
     out: list[Any] = []
     for row, cell in enumerate(cells):
         cell = cell.strip() if spec.dtype != "str" else cell
-        if cell == "":
+        if cell in CSV_MISSING:
             out.append(None)
         elif spec.dtype == "str":
             out.append(cell)

@@ -69,10 +69,10 @@ def importance(model: Any, test: pd.DataFrame, target: str, cfg: Evaluate, seed:
         model, inputs, sample[target], n_repeats=cfg.importance.n_repeats, random_state=seed, n_jobs=1
     )
     rows = [
-        {"feature": str(name), "importance_mean": float(mean), "importance_std": float(std)}
+        {outputs.FEATURE: str(name), outputs.IMPORTANCE_MEAN: float(mean), outputs.IMPORTANCE_STD: float(std)}
         for name, mean, std in zip(inputs.columns, result.importances_mean, result.importances_std, strict=True)
     ]
-    return sorted(rows, key=lambda row: -row["importance_mean"])
+    return sorted(rows, key=lambda row: -row[outputs.IMPORTANCE_MEAN])
 
 
 def run(params: Params) -> None:

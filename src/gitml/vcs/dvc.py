@@ -114,3 +114,31 @@ def share_cache(worktree: Path, repo: str | Path) -> bool:
         return bool(Config(dvc_dir=str(worktree / ".dvc"))["core"].get("remote"))
     except DvcException as exc:
         raise DvcError(f"{worktree}: cannot share the DVC cache of {repo}: {exc}") from exc
+
+
+def where(repo: str | Path, hashes: list[str]) -> dict[str, str]:
+    """Where each DVC md5 can be had: "cache", "remote" or "missing", with one query of the remote.
+
+    Nothing is downloaded: the site says whether a version's outputs could be fetched
+    (`gitml get`, `dvc pull`) without fetching them.
+    """
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    found: dict[str, str] = {}
+    try:
+        with Repo(str(repo)) as dvc_repo:
+            for md5 in hashes:
+                found[md5] = "cache" if Path(dvc_repo.cache.local.oid_to_path(md5)).is_file() else "missing"
+            absent = [md5 for md5, place in found.items() if place == "missing"]
+            if absent:
+                try:
+                    odb = dvc_repo.cloud.get_remote_odb()
+                except DvcException as exc:
+                    log.info("no DVC remote to look in: %s", exc)
+                    return found
+                for md5 in odb.oids_exist(absent):
+                    found[md5] = "remote"
+    except DvcException as exc:
+        raise DvcError(f"cannot read the DVC cache or remote: {exc}") from exc
+    return found

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from gitml.core.errors import GitError
 
 log = logging.getLogger(__name__)
+
+#: Field and record separators of formatted output (no commit subject or ref name holds them).
+_SEP, _END = "\x1f", "\x1e"
 
 
 def _start(repo: str | Path, args: tuple[str, ...], stdin: bytes | None) -> subprocess.CompletedProcess[bytes]:
@@ -125,6 +128,24 @@ def merge_base(repo: str | Path, ref: str, remote: str) -> str:
     raise GitError(f"no merge base of HEAD and {ref}{hint}")
 
 
+def refs(repo: str | Path, *patterns: str) -> dict[str, str]:
+    """{full ref name: commit} of the refs matching `patterns` (branches, remotes, DVC experiments)."""
+    out = run(repo, "for-each-ref", "--format=%(refname)%00%(objectname)", *patterns)
+    return dict(line.split("\0", 1) for line in out.splitlines() if "\0" in line)
+
+
+def commits(repo: str | Path, revs: Iterable[str], fields: Sequence[str], *options: str) -> list[list[str]]:
+    """The `git log` format `fields` (e.g. `%H`, `%P`) of every commit reachable from `revs`, newest first.
+
+    Revisions go through stdin, so thousands of experiment refs make one process.
+    """
+    revs = list(revs)
+    if not revs:
+        return []
+    out = run(repo, "log", f"--format={_SEP.join(fields)}{_END}", *options, "--stdin", stdin="\n".join(revs) + "\n")
+    return [record.lstrip("\n").split(_SEP) for record in out.split(_END) if record.strip("\n")]
+
+
 def changed_files(repo: str | Path, ignore: Iterable[str] = ()) -> list[str]:
     """Tracked files that differ from HEAD (staged or not), except those under `ignore`."""
     excludes = [f":(exclude){path}" for path in ignore]
@@ -134,24 +155,52 @@ def changed_files(repo: str | Path, ignore: Iterable[str] = ()) -> list[str]:
 
 def read_files(repo: str | Path, commit: str, paths: Iterable[str]) -> dict[str, bytes | None]:
     """The bytes of each path at `commit` (None where git does not track it), in one `git cat-file` call."""
-    paths = list(dict.fromkeys(paths))
-    if not paths:
+    found = read_objects(repo, [f"{commit}:{path}" for path in dict.fromkeys(paths)])
+    return {spec.split(":", 1)[1]: entry[1] if entry else None for spec, entry in found.items()}
+
+
+def read_objects(repo: str | Path, specs: Iterable[str]) -> dict[str, tuple[str, bytes] | None]:
+    """(object id, bytes) of each `REV:PATH` blob, None where there is none, in one `git cat-file --batch` call.
+
+    Many commits' files in one process: the site reads every commit's params and metrics this way,
+    and the object id lets a caller parse a file that many commits share only once.
+    """
+    specs = list(dict.fromkeys(specs))
+    if not specs:
         return {}
-    request = "".join(f"{commit}:{path}\n" for path in paths).encode()
-    result = _start(repo, ("cat-file", "--batch"), request)
-    if result.returncode:
-        raise GitError(f"`git cat-file --batch` at {commit[:12]} failed: {_reason(result.stderr, result.returncode)}")
-    out, found, pos = result.stdout, {}, 0
-    for path in paths:
+    out, found, pos = _cat_file(repo, "--batch", specs), {}, 0
+    for spec in specs:
         end = out.index(b"\n", pos)
         header = out[pos:end].split()
         pos = end + 1
         if len(header) == 3 and header[1] == b"blob":
             size = int(header[2])
-            found[path] = out[pos:pos + size]
+            found[spec] = (header[0].decode(), out[pos:pos + size])
             pos += size + 1
         else:  # "<object> missing", or a tree/submodule: not a file git tracks
             if len(header) == 3:
                 pos += int(header[2]) + 1
-            found[path] = None
+            found[spec] = None
     return found
+
+
+def object_sizes(repo: str | Path, specs: Iterable[str]) -> dict[str, tuple[str, int] | None]:
+    """(object id, size) of each `REV:PATH` blob, None where there is none, in one `git cat-file --batch-check`.
+
+    Lets a caller skip files too large to read for every commit before reading any.
+    """
+    specs = list(dict.fromkeys(specs))
+    if not specs:
+        return {}
+    found: dict[str, tuple[str, int] | None] = {}
+    for spec, line in zip(specs, _cat_file(repo, "--batch-check", specs).decode().splitlines(), strict=True):
+        parts = line.split()
+        found[spec] = (parts[0], int(parts[2])) if len(parts) == 3 and parts[1] == "blob" else None
+    return found
+
+
+def _cat_file(repo: str | Path, mode: str, specs: list[str]) -> bytes:
+    result = _start(repo, ("cat-file", mode), "".join(f"{spec}\n" for spec in specs).encode())
+    if result.returncode:
+        raise GitError(f"`git cat-file {mode}` failed: {_reason(result.stderr, result.returncode)}")
+    return result.stdout

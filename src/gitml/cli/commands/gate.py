@@ -23,6 +23,15 @@ def _num(value: float | None, spec: str = ".4g") -> str:
     return "—" if value is None else format(value, spec)
 
 
+def _pages_url() -> str | None:
+    """GitHub Pages' address of the repository (where the site workflow publishes), in GitHub Actions."""
+    repo = os.environ.get("GITHUB_REPOSITORY") if os.environ.get("GITHUB_ACTIONS") else None
+    if not repo or "/" not in repo:
+        return None
+    owner, name = repo.split("/", 1)
+    return f"https://{owner.lower()}.github.io/{name}/"
+
+
 def _table(out: dict[str, Any]) -> str:
     lines = [f"gate: {out['verdict']}: {out['summary']}"]
     if out.get("baseline"):
@@ -57,7 +66,8 @@ def _gate(args: argparse.Namespace) -> int:
     from gitml.gate import verdict
 
     try:
-        out = verdict.run(".", args.params, args.baseline, args.allow_dirty, run_url=_run_url())
+        out = verdict.run(".", args.params, args.baseline, args.allow_dirty, run_url=_run_url(),
+                          site_url=_pages_url())
     except GateError:
         if args.comment:
             _print_markdown(args.params)
