@@ -238,6 +238,6 @@ def test_promote_workflow_records_real_verdicts_and_no_text_reaches_prod(
     (clone / "reports" / "gate.json").unlink(missing_ok=True)  # no report: register runs the gate itself
     unjudged = run(clone, "gitml", "register", check=False)
     assert unjudged.returncode == 1 and "the gate's verdict for HEAD is 'fail'" in unjudged.stderr, unjudged.stderr
-    held = {v["version"]: v["stages"] for v in json.loads(run(clone, "gitml", "models", "--json").stdout)}
-    assert held == {"v0.0.1": ["staging", "prod"]}
+    held = {v["version"]: sorted(v["stages"]) for v in json.loads(run(clone, "gitml", "models", "--json").stdout)}
+    assert held == {"v0.0.1": ["prod", "staging"]}
     assert run(clone, "git", "tag", "-l").stdout == tags_before.replace("model@v0.0.2\n", "")
