@@ -56,7 +56,7 @@ def test_semantic_problems_all_reported(make_params):
             "model": {"_target_": "sklearn.linear_model.Ridge"},
             "features.drop": ["nope"],
             "features.numeric": [{"_target_": "sklearn.linear_model.LogisticRegression"}],
-            "features.categorical": [{"_target_": "os.system"}],
+            "features.categorical": [{"_target_": "sklearn.nope.Encoder"}],
         }
     )
 

@@ -157,3 +157,23 @@ def test_load_invalid_yaml_is_one_line(workdir):
 def test_sections_are_frozen(small_params):
     with pytest.raises(pydantic.ValidationError, match="frozen"):
         small_params.seed = 1
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("/abs/model.skops", "is absolute"),
+    ("C:\\models\\m.skops", "is absolute"),
+    ("../m.skops", "leaves the project through `..`"),
+    ("models/../../m.skops", "leaves the project through `..`"),
+    ("gs://bucket/m.skops", "is a URL"),
+    (".", "names no file"),
+    ("", "names no file"),
+])
+def test_paths_outside_the_project(value, why):
+    (line,) = config.Paths(model=value).outside()
+
+    assert line.startswith(f"paths.model: {value!r} {why}")
+
+
+def test_paths_inside_the_project_pass():
+    assert config.Paths(model="models/./m.skops", raw="data/../data/raw.parquet").outside() == []
+    assert config.Paths(model="/abs").outside("raw") == []

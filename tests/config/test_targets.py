@@ -99,3 +99,44 @@ def test_nested_unimportable_target():
 
     with pytest.raises(ConfigError, match=r"^model\.estimator\._target_: cannot import 'sklearn\.nope\.X'"):
         targets.instantiate(spec, "model", ALLOWED)
+
+
+def test_a_class_counts_by_the_module_that_defines_it():
+    with pytest.raises(ConfigError, match=r"^model\._target_: 'sklearn\.base\.defaultdict' is "
+                                          r"collections\.defaultdict, outside the allowed prefixes"):
+        targets.resolve("sklearn.base.defaultdict", "model", ALLOWED)
+
+
+@pytest.mark.parametrize("target", [None, 3, "", ["sklearn.linear_model.Ridge"]])
+def test_a_target_that_is_not_a_class_path(target):
+    with pytest.raises(ConfigError, match=r"^model\._target_: expected a class path"):
+        targets.resolve(target, "model", ALLOWED)
+
+
+def test_instantiate_never_hands_an_interpolation_to_hydra():
+    spec = {"_target_": "sklearn.linear_model.LogisticRegression", "class_weight": {"0": "${oc.env:HOME}"}}
+
+    with pytest.raises(ConfigError, match=r"^model\.class_weight\.0: holds `\$\{`, which building would resolve"):
+        targets.instantiate(spec, "model", ALLOWED)
+
+
+def test_instantiate_reports_every_refused_argument_with_its_key():
+    spec = {"_target_": "sklearn.ensemble.RandomForestClassifier", "n_estimators": 0, "criterion": "best"}
+
+    with pytest.raises(ConfigError) as caught:
+        targets.instantiate(spec, "model", ALLOWED)
+
+    lines = str(caught.value).splitlines()
+    assert [line.split(":")[0] for line in lines] == ["model.criterion", "model.n_estimators"]
+
+
+def test_argument_problems_checks_other_values():
+    from sklearn.linear_model import Ridge
+
+    assert targets.argument_problems(Ridge(), "tune.spaces.Ridge", {"alpha": 1.0}) == []
+    assert targets.argument_problems(Ridge(), "tune.spaces.Ridge", {"alpha": -1.0})[0].startswith(
+        "tune.spaces.Ridge.alpha: The 'alpha' parameter of Ridge must be")
+
+
+def test_argument_problems_of_something_that_is_not_an_estimator():
+    assert targets.argument_problems(object(), "model") == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pandas as pd
@@ -179,3 +180,54 @@ def test_csv_missing_cells_are_pandas_defaults():
     from pandas._libs.parsers import STR_NA_VALUES
 
     assert io.CSV_MISSING == STR_NA_VALUES
+
+
+def test_temporaries_are_named_for_their_target_and_process(tmp_path):
+    made = io.temporary(tmp_path / "train.parquet")
+    folder = io.temporary(tmp_path / "serving", folder=True)
+
+    assert re.fullmatch(rf"\.train\.parquet\.{os.getpid()}\.\w+\.gitml\.tmp", made.name) and made.is_file()
+    assert re.fullmatch(rf"\.serving\.{os.getpid()}\.\w+\.gitml\.tmp", folder.name) and folder.is_dir()
+
+
+def test_sweep_removes_dead_writers_files_and_folders_beside_and_inside(tmp_path):
+    (tmp_path / "plots").mkdir()
+    dead_file = tmp_path / ".model.skops.4194999.x1.gitml.tmp"
+    dead_file.write_bytes(b"half")
+    dead_folder = tmp_path / "plots" / ".roc.json.4194999.x2.gitml.tmp"
+    dead_folder.mkdir()
+    not_ours = tmp_path / ".model.skops.4194999.x3.tmp"
+    not_ours.write_bytes(b"")
+
+    assert sorted(io.sweep([tmp_path / "model.skops", tmp_path / "plots"])) == sorted([dead_file, dead_folder])
+    assert not_ours.exists()
+
+
+def test_a_failed_write_removes_the_folders_it_created(tmp_path):
+    with pytest.raises(RuntimeError), io.atomic_path(tmp_path / "a" / "b" / "out.txt"):
+        raise RuntimeError("refused")
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_write_keeps_folders_that_existed(tmp_path):
+    (tmp_path / "a").mkdir()
+    with pytest.raises(RuntimeError), io.atomic_path(tmp_path / "a" / "out.txt"):
+        raise RuntimeError("refused")
+
+    assert [p.name for p in tmp_path.iterdir()] == ["a"]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("a,b,a\n1,2,3\n", "duplicate column 'a' (columns 1 and 3)"),
+    ('"x,1",x\n1,2\n', None),
+])
+def test_check_columns_reads_the_header_itself(tmp_path, text, message):
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+
+    if message is None:
+        io.check_columns(path)
+    else:
+        with pytest.raises(DataError, match=re.escape(f"{path}: {message}")):
+            io.check_columns(path)

@@ -158,6 +158,7 @@ def test_gitml_check_prints_every_problem_and_exits_non_zero(tmp_path: Path, cap
     import yaml
 
     raw = compose_raw(tmp_path)
+    del raw["paths"]  # the defaults, inside the project (check refuses the absolute ones of compose_raw)
     raw["features"]["derived"] = [{"name": "d", "expr": "a +"}]
     raw["features"]["transforms"] = [{"columns": ["nope"], "steps": [{"kind": "log"}]}]
     path = tmp_path / "params.yaml"

@@ -124,7 +124,7 @@ def test_get_bad_inputs_leave_the_output_alone(project: dict, tmp_path: Path, ru
         (["nosuch", "--stage", "prod", "-o", str(tmp_path / "x")], "unknown model 'nosuch'"),
         (["model", "--version", "v9.0.0", "-o", str(tmp_path / "x")], "unknown version 'v9.0.0'"),
         (["model", "--stage", "qa", "-o", str(tmp_path / "x")], "no version is in stage 'qa'"),
-        (["model", "--version", "latest", "-o", str(keep)], "is not the output of `gitml get`"),
+        (["model", "--version", "latest", "-o", str(keep)], "holds files `gitml get` did not write ('notes.txt')"),
     ]
     if not run(path, "gitml", "models", "--json").stdout.strip("[]\n"):
         run(path, "gitml", "register", check=False)

@@ -178,7 +178,7 @@ def test_bad_inputs_refused_without_touching_tags(repo: Path, capsys: pytest.Cap
     assert gitml(repo, "promote", "model", "v0.0.1", "--stage", "prod", capsys=capsys)[0] == 0
     refused(repo, capsys, "promote", "model", "v0.0.1", "--stage", "prod", match="in 'prod' already")
     refused(repo, capsys, "promote", "model", "v0.0.1", "--stage", "staging", "--force", match="--force needs --reason")
-    refused(repo, capsys, "register", "--push", "nowhere", match="push to 'nowhere' failed, tag not created")
+    refused(repo, capsys, "register", "--push", "nowhere", match="--push 'nowhere': no such git remote here")
     refused(repo, capsys, "lineage", "model@v7", match="expected NAME@vX.Y.Z")
     refused(repo, capsys, "models", "nosuch", match="unknown model 'nosuch'")
 

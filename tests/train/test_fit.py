@@ -58,9 +58,17 @@ def test_unimportable_model_target(make_params):
 
 
 def test_model_target_outside_allowed_prefixes(make_params):
-    params = make_params({"model": {"_target_": "xgboost.XGBClassifier"}})
+    with pytest.raises(ConfigError, match=r"^params\.yaml: model\._target_: 'xgboost\.XGBClassifier' is outside the "
+                                          r"allowed prefixes"):
+        make_params({"model": {"_target_": "xgboost.XGBClassifier"}})
 
-    with pytest.raises(ConfigError, match=r"'xgboost\.XGBClassifier' is outside the allowed prefixes"):
+
+def test_model_argument_refused_by_sklearn_constraints(make_params):
+    params = make_params({"model.n_estimators": -5})
+
+    with pytest.raises(ConfigError, match=r"^model\.n_estimators: The 'n_estimators' parameter of "
+                                          r"RandomForestClassifier must be an int in the range \[1, inf\)\. "
+                                          r"Got -5 instead\.$"):
         _estimator(params)
 
 

@@ -3,17 +3,16 @@
 Schema errors come from pydantic (`gitml.config`); what a schema cannot see belongs to
 the layer that knows it, and each layer is asked here: the data contract exists, the
 features config names real columns and transformers, the estimator imports from an
-allowed module and suits the task, tuning has a metric and a space for it; and
-params.yaml must be the composition of conf/. Every problem is reported at once.
+allowed module, suits the task and takes its arguments (scikit-learn's own parameter
+constraints), tuning has a metric and a space for it, every `paths.*` stays inside the
+project; and params.yaml must be the composition of conf/. Every problem is reported at once.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
-from gitml.config import Params, Project, compose, load, targets
+from gitml.config import Params, compose, load
 from gitml.core.errors import ConfigError
 from gitml.data import sources
 from gitml.features import spec as feature_spec
@@ -40,15 +39,6 @@ def semantic_problems(params: Params) -> list[str]:
     return problems
 
 
-def _raw_target_problems(params_path: str | Path) -> list[str]:
-    """Target problems in a params file that failed the schema, so both are reported at once."""
-    try:
-        raw = yaml.safe_load(Path(params_path).read_text())
-    except (OSError, yaml.YAMLError):
-        return []
-    return targets.raw_problems(raw, Project().allowed_targets)
-
-
 def check_project(params_path: str | Path = "params.yaml", conf_dir: str | Path = "conf", fresh: bool = True) -> Params:
     """Validate params.yaml fully; raise one ConfigError listing every problem."""
     problems: list[str] = []
@@ -61,7 +51,8 @@ def check_project(params_path: str | Path = "params.yaml", conf_dir: str | Path 
     try:
         params = load(params_path)
     except ConfigError as exc:
-        raise ConfigError("\n".join([*problems, str(exc), *_raw_target_problems(params_path)])) from exc
+        raise ConfigError("\n".join([*problems, str(exc)])) from exc
+    problems.extend(params.paths.outside())
     problems.extend(semantic_problems(params))
     if problems:
         raise ConfigError("\n".join(problems))

@@ -3,7 +3,8 @@
 One module per conf/ group holds that section's schema (`data`, `features`, `model`, ...);
 `params` assembles them and reads the file; the package re-exports every section's
 model. Two modules are public as modules: `compose` writes params.yaml exactly as
-`dvc exp run` would; `targets` builds `_target_` specs from allowed modules only.
+`dvc exp run` would; `targets` builds `_target_` specs from allowed modules only. Inside,
+`interpolation` resolves params.yaml once and `allowlist` judges every `_target_` in it.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 `dvc exp run` composes conf/ into params.yaml with hydra.compose, OmegaConf.resolve and
 OmegaConf.to_yaml; `gitml compose` does exactly that, so both give the same bytes, and
-`dvc repro` (which never composes) can be guarded by a cheap freshness check.
+`dvc repro` (which never composes) can be guarded by a cheap freshness check. Before it
+resolves, it refuses resolvers that build objects or read the environment in the sections
+that name classes (`gitml.config.interpolation`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from gitml.config import interpolation
 from gitml.core import io
 from gitml.core.errors import ConfigError
 from gitml.core.text import flatten
@@ -32,6 +35,7 @@ def compose(conf_dir: str | Path = "conf", overrides: Sequence[str] = (), config
     try:
         with initialize_config_dir(str(conf_dir), version_base=None):
             cfg = hydra_compose(config_name=config_name, overrides=list(overrides))
+        interpolation.check_conf(cfg, f"{conf_dir.name}/")
         OmegaConf.resolve(cfg)
     except (HydraException, OmegaConfBaseException) as exc:
         reason = " ".join(str(exc).split())

@@ -3,7 +3,8 @@
 Every behaviour a user may change is a key in a section model (one module per conf/
 group), with a default that works, so a typo or a wrong type is caught at the door with
 its key path instead of deep inside a stage. Validation collects every failing key and
-raises once.
+raises once. What is validated is the resolved config (`gitml.config.interpolation`), and
+every `_target_` in it, wherever it is, must name a class under `project.allowed_targets`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from gitml.config import allowlist, interpolation
 from gitml.config.base import Section
 from gitml.config.card import Card
 from gitml.config.compute import Compute
@@ -30,6 +32,7 @@ from gitml.config.serve import Serve
 from gitml.config.site import Site
 from gitml.config.tune import Tune
 from gitml.core.errors import ConfigError
+from gitml.core.text import quoted
 
 
 class Params(Section):
@@ -78,19 +81,33 @@ def _format_error(source: str, error: dict[str, Any], raw: Any) -> str:
     if error["type"] == "extra_forbidden":
         message = "unknown key (check its spelling)"
     elif error["type"] not in {"missing", "union_tag_invalid"} and "input" in error:
-        message = f"{message} (got {error['input']!r})"
+        message = f"{message} (got {quoted(error['input'])})"
     return f"{source}: {loc or '<root>'}: {message}"
+
+
+def _allowed(raw: dict[str, Any]) -> list[str]:
+    """The allow-list a params mapping declares, or the default when it declares none that is valid."""
+    project = raw.get("project")
+    declared = project.get("allowed_targets") if isinstance(project, dict) else None
+    if isinstance(declared, list) and declared and all(isinstance(p, str) and p for p in declared):
+        return declared
+    return list(Project().allowed_targets)
 
 
 def validate(raw: Any, source: str = "params.yaml") -> Params:
     """Validate a params mapping; every problem is one line of the raised ConfigError."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
+    raw = interpolation.resolve(raw, source)
+    lines = [f"{source}: {line}" for line in allowlist.problems(raw, _allowed(raw))]
     try:
-        return Params.model_validate(raw)
+        params = Params.model_validate(raw)
     except ValidationError as exc:
-        lines = [_format_error(source, error, raw) for error in exc.errors()]
+        lines = [_format_error(source, error, raw) for error in exc.errors()] + lines
         raise ConfigError("\n".join(lines)) from exc
+    if lines:
+        raise ConfigError("\n".join(lines))
+    return params
 
 
 def _read(path: Path) -> Any:

@@ -2,7 +2,10 @@
 
 A stage writes to a temporary file in the target folder and renames it into place,
 so an interrupted or failing stage leaves the previous output (or none), never half
-a file.
+a file. Every temporary file or folder is named `.<target>.<pid>.<random>.gitml.tmp`
+(`temporary`): the template's .gitignore and .dvcignore ignore `*.gitml.tmp`, so a killed
+writer's leftover is never committed or hashed, and `sweep` removes those whose process is
+gone (a stage does at its start).
 """
 
 from __future__ import annotations
@@ -10,23 +13,82 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
+import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitml.core.errors import DataError
-from gitml.core.text import reason
+from gitml.core.text import cut, quoted, reason
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
 
+log = logging.getLogger(__name__)
+
 #: Outputs are ordinary files, readable by the team and by CI.
 FILE_MODE = 0o644
+#: How every temporary file and folder ends (the template's .gitignore and .dvcignore: `*.gitml.tmp`).
+TEMP_SUFFIX = ".gitml.tmp"
+
+
+def temporary(path: str | Path, folder: bool = False) -> Path:
+    """A new temporary file (or folder) beside `path`, named for it and for this process."""
+    path = Path(path)
+    prefix = f".{path.name}.{os.getpid()}."
+    if folder:
+        return Path(tempfile.mkdtemp(dir=path.parent, prefix=prefix, suffix=TEMP_SUFFIX))
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=TEMP_SUFFIX)
+    os.close(fd)
+    return Path(name)
+
+
+def _owner_gone(name: str) -> bool:
+    """Whether the process that made temporary `name` has ended (only temporaries of this pattern count)."""
+    parts = name.removesuffix(TEMP_SUFFIX).rsplit(".", 2)
+    if not (name.startswith(".") and name.endswith(TEMP_SUFFIX) and len(parts) == 3 and parts[1].isdigit()):
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False
+
+
+def sweep(paths: Iterable[str | Path]) -> list[Path]:
+    """Remove the temporaries a killed writer left beside each path (and inside each folder path).
+
+    Only those whose process has ended: a writer still running on this machine keeps its
+    own. Returns what was removed.
+    """
+    targets = [Path(path) for path in paths]
+    folders = {path.parent for path in targets} | {path for path in targets if path.is_dir()}
+    removed = []
+    for folder in sorted(folders):
+        if not folder.is_dir():
+            continue
+        for entry in folder.glob(f".*{TEMP_SUFFIX}"):
+            if _owner_gone(entry.name):
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+                removed.append(entry)
+    if removed:
+        log.info("removed %d stale temporary file(s) of killed runs: %s", len(removed),
+                 ", ".join(str(path) for path in removed[:3]))
+    return removed
 
 #: The CSV cells that are missing values, in every CSV reader gitml has (ingest, monitoring,
 #: serving's CSV bodies): the empty cell and pandas' default spellings of a missing value, so
@@ -45,23 +107,37 @@ def atomic_path(path: str | Path, durable: bool = False) -> Iterator[Path]:
     the bytes to disk before the rename, so a crash right after cannot leave an empty file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with _parent_folders(path):
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            mode = FILE_MODE  # not mkstemp's 0600, which would make outputs private to their writer
+        tmp = temporary(path)
+        os.chmod(tmp, mode)
+        try:
+            yield Path(tmp)
+            if durable:
+                with open(tmp, "rb") as handle:
+                    os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def _parent_folders(path: str | Path) -> Iterator[None]:
+    """Create the missing folders above `path`; if the body fails, remove those it created (when empty),
+    so a refused input leaves no trace."""
+    missing = [folder for folder in Path(path).parents if not folder.exists()]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        mode = FILE_MODE  # not mkstemp's 0600, which would make outputs private to their writer
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    os.chmod(tmp, mode)
-    try:
-        yield Path(tmp)
-        if durable:
-            with open(tmp, "rb") as handle:
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        yield
+    except BaseException:
+        for folder in missing:  # deepest first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
 
 
 def md5_file(path: str | Path) -> str:
@@ -110,25 +186,59 @@ def write_arrow(path: str | Path, table: pa.Table) -> None:
         pq.write_table(table, tmp)
 
 
+def table_format(path: str | Path, fmt: str = "auto") -> str:
+    """`csv` or `parquet`: `fmt`, or the file's suffix when `fmt` is auto."""
+    if fmt != "auto":
+        return fmt
+    return "csv" if Path(path).suffix.lower() in {".csv", ".txt"} else "parquet"
+
+
+def check_columns(path: str | Path, fmt: str = "auto") -> None:
+    """Refuse a table whose header names a column twice, naming it.
+
+    Read from the header itself: pandas renames the second `x` of a CSV to `x.1`, and
+    pyarrow keeps both, so after reading the duplicate would surface as an unknown column
+    or an ambiguous one. Unreadable headers are left to the reader to report.
+    """
+    import csv
+
+    names: list[str] = []
+    try:
+        if table_format(path, fmt) == "csv":
+            with open(path, newline="", encoding="utf-8-sig") as handle:
+                names = next(csv.reader(handle), [])
+        else:
+            import pyarrow.parquet as pq
+
+            names = pq.read_schema(path).names
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError):
+        return
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        if name in seen:
+            raise DataError(f"{path}: duplicate column {quoted(name)} (columns {seen[name]} and {position}); "
+                            "every column needs its own name")
+        seen[name] = position
+
+
 def read_table(path: str | Path, fmt: str = "auto") -> pd.DataFrame:
     """Read a CSV or Parquet file; any failure names the file and why, in one line."""
     import pandas as pd
 
     path = Path(path)
-    if fmt == "auto":
-        fmt = "csv" if path.suffix.lower() in {".csv", ".txt"} else "parquet"
+    fmt = table_format(path, fmt)
     if not path.is_file():
         raise DataError(f"{path}: data file not found")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: data file is empty")
+    check_columns(path, fmt)
     try:
         if fmt == "csv":
             frame = pd.read_csv(path, keep_default_na=False, na_values=sorted(CSV_MISSING))
         else:
             frame = pd.read_parquet(path)
     except Exception as exc:  # the readers raise many unrelated types for a bad file
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{path}: cannot be read as {fmt}: {reason}") from exc
+        raise DataError(f"{path}: cannot be read as {fmt}: {cut(reason(exc), 300)}") from exc
     if frame.empty:
         raise DataError(f"{path}: data file has no rows")
     return frame
@@ -204,7 +314,7 @@ def swap_into_place(built: str | Path, output: str | Path) -> None:
     if not output.exists():
         os.rename(built, output)
         return
-    old = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.old."))
+    old = temporary(output, folder=True)
     os.rename(output, old / output.name)
     os.rename(built, output)
     shutil.rmtree(old)

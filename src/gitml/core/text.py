@@ -1,7 +1,9 @@
-"""Text for people: flattened key paths, numbers, Markdown table cells, one-line reasons.
+"""Text for people: flattened key paths, numbers, Markdown table cells, one-line reasons, quoted values.
 
 Reports, the CLI, the model card and error messages all format through these few
-functions, so a number or a key path reads the same wherever it appears.
+functions, so a number or a key path reads the same wherever it appears. A value echoed
+in a message (a column name, a cell, a ref) is quoted with `quoted`, so a 5 MB cell
+gives a readable line that says how much was cut, not a 5 MB line.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+#: How much of a value a message quotes: enough to recognise it.
+LIMIT = 80
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
@@ -41,13 +45,20 @@ def number(value: Any, digits: int = 4, missing: str = "–") -> str:
     return str(value)
 
 
-def cut(text: str, limit: int) -> str:
-    """`text`, shortened to at most `limit` characters (an ellipsis marks the cut)."""
-    return text if len(text) <= limit else text[: max(limit - 3, 0)] + "..."
+def cut(text: str, limit: int = LIMIT) -> str:
+    """`text`, or its first `limit` characters and a count of the rest (`…` marks the cut)."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
+def quoted(value: Any, limit: int = LIMIT) -> str:
+    """A value as a message echoes it: its repr (quotes, escapes, one line), cut as `cut` does."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}… ({len(value) - limit:,} more characters)"
+    return cut(repr(value), limit)
 
 
 def md_cell(value: Any, limit: int | None = None) -> str:
-    """Text safe inside a Markdown table cell: one line, pipes escaped, at most `limit` characters."""
+    """Text safe inside a Markdown table cell: one line, pipes escaped, cut at `limit` characters."""
     text = " ".join(str(value).split()).replace("|", "\\|")
     return cut(text, limit) if limit else text
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gitml.config import ColumnSpec, Contract
+from gitml.core.text import quoted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,7 +62,7 @@ def _column_problems(series: pd.Series, spec: ColumnSpec, default_nulls: float) 
     if spec.categories is not None:
         unknown = values[~values.isin(spec.categories)]
         if len(unknown):
-            examples = ", ".join(repr(v) for v in sorted(map(str, unknown.unique()))[:_EXAMPLES])
+            examples = ", ".join(quoted(v) for v in sorted(map(str, unknown.unique()))[:_EXAMPLES])
             problems.append(f"{len(unknown)} values outside the allowed categories: {examples}")
     return problems
 
@@ -72,7 +73,7 @@ def check(frame: pd.DataFrame, contract: Contract, target: str) -> dict[str, Any
     dataset: list[str] = []
     warnings: list[str] = []
     if target not in frame.columns:
-        dataset.append(f"target column {target!r} is missing")
+        dataset.append(f"target column {quoted(target)} is missing")
     for name, spec in contract.columns.items():
         if name not in frame.columns:
             columns[name] = ["column is missing"]
@@ -105,7 +106,7 @@ def summary(report: dict[str, Any]) -> str:
     """The readable lines a person sees on stderr when validation fails."""
     lines = [f"dataset: {problem}" for problem in report["problems"]]
     for name in report["failed_columns"]:
-        lines.extend(f"column {name!r}: {problem}" for problem in report["columns"][name]["problems"])
+        lines.extend(f"column {quoted(name)}: {problem}" for problem in report["columns"][name]["problems"])
     return "\n".join(lines)
 
 

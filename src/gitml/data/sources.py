@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from gitml.config import ColumnSpec, Contract, Data, FileSource, SklearnSource, SyntheticSource
 from gitml.core import io
 from gitml.core.errors import ConfigError, DataError
+from gitml.core.text import quoted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,7 +30,7 @@ def load(data: Data, seed: int) -> pd.DataFrame:
     else:
         frame = synthetic(source, data.task, data.target, seed)
     if data.target not in frame.columns:
-        raise DataError(f"data.target: column {data.target!r} is not in the data ({_describe(source)})")
+        raise DataError(f"data.target: column {quoted(data.target)} is not in the data ({_describe(source)})")
     return frame
 
 

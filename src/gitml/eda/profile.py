@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from gitml.config import Contract, Eda, Params
 from gitml.core import io
 from gitml.core.errors import DataError
-from gitml.core.text import cut, reason
+from gitml.core.text import cut, quoted, reason
 from gitml.data import sources, tables
 
 if TYPE_CHECKING:
@@ -170,18 +170,18 @@ def warnings(result: dict[str, Any], cfg: Eda) -> list[dict[str, str]]:
 
     for name, col in result["columns"].items():
         if col["distinct"] <= 1:
-            warn(name, "constant", f"{name!r} has {col['distinct']} distinct value(s): it carries no information")
+            warn(name, "constant", f"{quoted(name)} has {col['distinct']} distinct value(s): it carries no information")
         identifier = col["role"] == "categorical" and col["count"] and col["distinct"] > IDENTIFIER_FRACTION * rows
         if col["role"] == "categorical" and col["distinct"] > cfg.high_cardinality:
             hint = "; it looks like an identifier" if identifier else ""
             limit = cfg.high_cardinality
-            warn(name, "high_cardinality", f"{name!r} has {col['distinct']:,} categories (> {limit}){hint}")
+            warn(name, "high_cardinality", f"{quoted(name)} has {col['distinct']:,} categories (> {limit}){hint}")
         if col["missing_fraction"] > cfg.missing_warn:
-            warn(name, "missing", f"{name!r} is {col['missing_fraction']:.1%} missing (> {cfg.missing_warn:.0%})")
+            warn(name, "missing", f"{quoted(name)} is {col['missing_fraction']:.1%} missing (> {cfg.missing_warn:.0%})")
         assoc = col.get("target_association") or {}
         value = assoc.get("value")
         if value is not None and abs(value) >= cfg.leakage_warn and not identifier:
-            warn(name, "leakage", f"{name!r} is almost identical to the target ({assoc['measure']} {value:.3f}): "
+            warn(name, "leakage", f"{quoted(name)} is almost identical to the target ({assoc['measure']} {value:.3f}): "
                                   "likely target leakage")
     if result["dataset"]["duplicate_rows"]:
         warn("", "duplicates", f"{result['dataset']['duplicate_rows']:,} duplicate rows")

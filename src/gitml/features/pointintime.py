@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from gitml.config import Features, FeatureView, LabelTable, duration_seconds
 from gitml.core import io
 from gitml.core.errors import ConfigError, DataError
+from gitml.core.text import quoted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -91,7 +92,8 @@ def parse_as_of(text: str | None) -> pd.Timestamp | None:
     try:
         return pd.Timestamp(text)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"--as-of: not a timestamp: {text!r} (e.g. 2024-06-30 or 2024-06-30T12:00:00Z)") from exc
+        raise ConfigError(f"--as-of: not a timestamp: {quoted(text)} (e.g. 2024-06-30 or 2024-06-30T12:00:00Z)") \
+            from exc
 
 
 def _before(frame: pd.DataFrame, column: str, as_of: pd.Timestamp | None) -> pd.DataFrame:

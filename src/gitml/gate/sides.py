@@ -24,7 +24,7 @@ import yaml
 
 from gitml.config import Params
 from gitml.core.errors import GateError, GitError, GitmlError, SnapshotError
-from gitml.core.text import flatten, reason
+from gitml.core.text import flatten, quoted, reason
 from gitml.gate import diff
 from gitml.model import outputs
 from gitml.registry import tags
@@ -121,7 +121,7 @@ def parse_metrics(text: str, source: str) -> dict[str, float]:
     metrics = {}
     for key, value in flatten(data).items():
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise GateError(f"{source}: metric {key!r} is not a finite number (got {value!r})")
+            raise GateError(f"{source}: metric {quoted(key)} is not a finite number (got {quoted(value)})")
         metrics[key] = float(value)
     return metrics
 

@@ -255,7 +255,9 @@ def run(repo: str | Path = ".", params_path: str = "params.yaml", baseline_ref: 
     try:
         out["candidate"]["commit"] = git.head(repo)
         # Wrong timing settings leave the quality verdict to be had: they are reported, then raised.
-        params, deferred = config.load_lenient(repo / params_path, _TIMING_SECTIONS)
+        loaded, deferred = config.load_lenient(repo / params_path, _TIMING_SECTIONS)
+        loaded.paths.require_inside("gate_report", "gate_markdown", "gate_plots")  # else: the default paths
+        params = loaded
         out["task"] = params.data.task
         if deferred is not None:
             params = params.model_copy(update={"gate": params.gate.model_copy(update={

@@ -31,7 +31,7 @@ from typing import Any
 
 from gitml.core.errors import ModelFileError, UntrustedModelError
 from gitml.core.io import atomic_path
-from gitml.core.text import cut, one_line
+from gitml.core.text import cut, one_line, quoted
 
 __all__ = ["DEFAULT_TRUSTED", "MODEL_FILE", "SIGNATURE_FILE", "VERSION_FILE", "load_model", "save_model"]
 
@@ -164,12 +164,12 @@ def _renumber(schema: dict[str, Any]) -> dict[str, str]:
             if "__id__" in value:
                 old_id = value["__id__"]
                 if isinstance(old_id, bool) or not isinstance(old_id, int):
-                    raise ValueError(f"skops node has a non-integer __id__: {old_id!r}")
+                    raise ValueError(f"skops node has a non-integer __id__: {quoted(old_id)}")
                 value["__id__"] = ids.setdefault(old_id, len(ids) + 1)
             if "file" in value:
                 old_file = value["file"]
                 if not isinstance(old_file, str):
-                    raise ValueError(f"skops node has a non-string file: {old_file!r}")
+                    raise ValueError(f"skops node has a non-string file: {quoted(old_file)}")
                 suffix = Path(old_file).suffix
                 value["file"] = files.setdefault(old_file, f"{len(files)}{suffix}")
         for child in value.values():

@@ -21,6 +21,7 @@ from typing import Any
 from gitml.config import DatasetDrift, Monitor, Params
 from gitml.core import errors, io
 from gitml.core.errors import DataError
+from gitml.core.text import quoted
 from gitml.model import metrics, outputs
 from gitml.monitor import columns, sources, status
 from gitml.monitor.columns import Spec
@@ -201,7 +202,7 @@ def _prediction(ref: sources.Reference, cur: sources.Table, monitor: Monitor) ->
     """The model's outputs now against its outputs on the test split (else the training labels)."""
     signature, name = ref.signature, monitor.prediction
     if name not in cur.columns:
-        return status.check(status.NOT_EVALUATED, f"no {name!r} column in the current data")
+        return status.check(status.NOT_EVALUATED, f"no {quoted(name)} column in the current data")
     role = "categorical" if signature.get("task") == "classification" else "numeric"
     if ref.predictions is not None and outputs.Y_PRED in ref.predictions.columns:
         table, against, source = ref.predictions, outputs.Y_PRED, "test-split predictions"
@@ -223,10 +224,10 @@ def _performance(ref: sources.Reference, cur: sources.Table, monitor: Monitor) -
     """Metrics on the current rows that carry a label, against the evaluation metrics."""
     target, prediction = ref.signature.get("target"), monitor.prediction
     if not target or target not in cur.columns:
-        return status.check(status.NOT_EVALUATED, f"no labels: no {target!r} column in the current data")
+        return status.check(status.NOT_EVALUATED, f"no labels: no {quoted(target)} column in the current data")
     if prediction not in cur.columns:
         return status.check(status.NOT_EVALUATED,
-                            f"labels present but no {prediction!r} column in the current data")
+                            f"labels present but no {quoted(prediction)} column in the current data")
     import pandas as pd
 
     # Probability columns in the model's class order (sklearn's is sorted), as the metrics expect.
@@ -299,10 +300,11 @@ def _alerts(entries: dict[str, dict[str, Any]], checks: dict[str, dict[str, Any]
     lines = []
     for name, entry in entries.items():
         if entry["status"] != status.NO_DRIFT:
-            lines.append(f"column {name!r}: {status.label(entry['status'])}: {entry['reason']}")
+            lines.append(f"column {quoted(name)}: {status.label(entry['status'])}: {entry['reason']}")
         if entry.get("new_categories"):
-            shown = ", ".join(repr(c) for c in entry["new_categories"])
-            lines.append(f"column {name!r}: new categories {shown} ({entry['stats']['new_share']:.1%} of current rows)")
+            shown = ", ".join(quoted(c) for c in entry["new_categories"])
+            share = entry["stats"]["new_share"]
+            lines.append(f"column {quoted(name)}: new categories {shown} ({share:.1%} of current rows)")
     for name in ("prediction", "performance"):
         if checks[name]["status"] == status.DRIFT:
             lines.append(f"{status.CHECKS[name]}: {status.label(status.DRIFT)}: {checks[name]['reason']}")

@@ -24,7 +24,8 @@ import yaml
 
 from gitml.config import FileSource, Params, compose
 from gitml.core import io
-from gitml.core.errors import ConfigError, DataError, RetrainError
+from gitml.core.errors import ConfigError, DataError, GitError, RetrainError
+from gitml.core.text import quoted
 from gitml.data import sources as data_sources
 from gitml.monitor import status
 from gitml.monitor.sources import Table
@@ -60,7 +61,7 @@ def labelled_rows(path: str | Path, columns: list[str], target: str) -> pd.DataF
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     rows = rows[rows[target].notna()].reset_index(drop=True)
     if rows.empty:
-        raise DataError(f"{path}: no rows with a label in column {target!r}: nothing to retrain on")
+        raise DataError(f"{path}: no rows with a label in column {quoted(target)}: nothing to retrain on")
     return rows
 
 
@@ -73,7 +74,7 @@ def combine(base: pd.DataFrame, new: pd.DataFrame, mode: str) -> tuple[pd.DataFr
             new[name] = new[name].astype(base[name].dtype)
         except (TypeError, ValueError) as exc:
             wanted = base[name].dtype
-            raise DataError(f"labelled column {name!r}: values do not fit its training dtype {wanted}") from exc
+            raise DataError(f"labelled column {quoted(name)}: values do not fit its training dtype {wanted}") from exc
     if mode == "replace":
         return new.drop_duplicates().reset_index(drop=True), int(new.duplicated().sum())
     combined = pd.concat([base, new[base.columns]], ignore_index=True)
@@ -102,6 +103,10 @@ def select_data_config(config_path: Path, name: str) -> None:
 def branch_name(repo: Path, wanted: str | None, prefix: str, date: str | None = None) -> str:
     """`wanted`, or `<prefix><UTC date>` with `-2`, `-3`... if taken here or on origin."""
     base = wanted or f"{prefix}{date or dt.datetime.now(dt.UTC).strftime('%Y-%m-%d')}"
+    try:
+        git.branch_name(repo, base)
+    except GitError as exc:
+        raise RetrainError(f"{'--branch' if wanted else 'monitor.retrain.branch_prefix'} {exc}") from exc
     for attempt in range(1, 100):
         name = base if attempt == 1 else f"{base}-{attempt}"
         local = git.succeeds(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{name}")

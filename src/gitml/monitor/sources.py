@@ -119,10 +119,12 @@ def _files(path: Path) -> tuple[list[Path], str]:
     formats = {_SUFFIXES.get(p.suffix.lower(), "parquet") for p in candidates}
     if len(formats) > 1:
         raise DataError(f"{path}: mixes CSV and Parquet files; keep one format per folder")
+    fmt = formats.pop()
     for candidate in candidates:
         if candidate.stat().st_size == 0:
             raise DataError(f"{candidate}: data file is empty")
-    return candidates, formats.pop()
+        io.check_columns(candidate, fmt)
+    return candidates, fmt
 
 
 def _hidden(relative: str) -> bool:

@@ -14,13 +14,13 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from gitml.core import io
 from gitml.core.errors import RegistryError
 from gitml.core.io import md5_file
+from gitml.core.text import quoted
 from gitml.model.modelio import MODEL_FILE, SIGNATURE_FILE, VERSION_FILE
 from gitml.registry import tags
 from gitml.registry.tags import MODEL_HASH
@@ -42,11 +42,23 @@ def _paths_at(repo: Path, commit: str, artifact: str) -> tuple[str, str, Any]:
     return model, paths.get("signature", DEFAULT_SIGNATURE), lock
 
 
+#: Everything `gitml get` writes into its folder: the only files it will ever replace there.
+WRITTEN = frozenset({MODEL_FILE, SIGNATURE_FILE, VERSION_FILE})
+
+
 def _check_destination(output: Path) -> None:
+    """The folder must be new, empty, or hold only what `gitml get` writes: nothing else is ever deleted."""
     if output.exists() and not output.is_dir():
         raise RegistryError(f"-o {output}: exists and is not a folder")
-    if output.is_dir() and any(output.iterdir()) and not (output / VERSION_FILE).is_file():
-        raise RegistryError(f"-o {output}: exists and is not the output of `gitml get` (it has no {VERSION_FILE})")
+    if output.is_symlink():
+        raise RegistryError(f"-o {output}: is a symbolic link; give the folder itself")
+    if output.is_dir():
+        others = sorted(entry.name for entry in output.iterdir() if entry.name not in WRITTEN or not entry.is_file())
+        if others:
+            shown = ", ".join(quoted(name) for name in others[:3]) + (f" and {len(others) - 3} more"
+                                                                       if len(others) > 3 else "")
+            raise RegistryError(f"-o {output}: holds files `gitml get` did not write ({shown}); "
+                                "give a new or empty folder, or one that only `gitml get` wrote to")
 
 
 def get(artifact: str, *, stage: str | None = None, version: str | None = None,
@@ -60,7 +72,8 @@ def get(artifact: str, *, stage: str | None = None, version: str | None = None,
     model_path, signature_path, lock = _paths_at(repo, commit, artifact)
     _check_destination(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    built = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.tmp."))
+    io.sweep([output])
+    built = io.temporary(output, folder=True)
     try:
         model_md5 = _write_model(repo, commit, model_path, lock, built / MODEL_FILE)
         recorded = found.trailers.get(MODEL_HASH)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gitml.core.errors import RegistryError, SnapshotError
+from gitml.core.text import quoted
 from gitml.registry import tags
 from gitml.registry.tags import Version
 from gitml.vcs import git, snapshot
@@ -29,7 +30,7 @@ def parse_ref(ref: str) -> tuple[str, str | None, str | None]:
     if "@" in ref:
         artifact, version = ref.split("@", 1)
         if not tags.VERSION_RE.match(version) and version != "latest":
-            raise RegistryError(f"{ref!r}: expected NAME@vX.Y.Z")
+            raise RegistryError(f"{quoted(ref)}: expected NAME@vX.Y.Z")
         return artifact, version, None
     if "#" in ref:
         artifact, stage = ref.split("#", 1)

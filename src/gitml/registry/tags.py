@@ -20,6 +20,7 @@ from typing import Any
 
 from gitml.core.errors import RegistryError
 from gitml.core.names import NAME_PATTERN
+from gitml.core.text import quoted
 from gitml.vcs import git
 
 VERSION_PATTERN = r"v\d+\.\d+\.\d+"
@@ -192,19 +193,19 @@ def find(artifact: str, repo: str | Path = ".", *, version: str | None = None,
     """One version of `artifact`: by `version` (vX.Y.Z or `latest`), by `stage`, or the latest."""
     found = versions(tags if tags is not None else read_tags(repo, artifact)).get(artifact)
     if not found:
-        raise RegistryError(f"unknown model {artifact!r}: it has no registered versions (run `gitml register`)")
+        raise RegistryError(f"unknown model {quoted(artifact)}: it has no registered versions (run `gitml register`)")
     if stage is not None:
         for candidate in found:
             if stage in candidate.stages:
                 return candidate
-        raise RegistryError(f"{artifact}: no version is in stage {stage!r}")
+        raise RegistryError(f"{artifact}: no version is in stage {quoted(stage)}")
     if version in (None, "latest"):
         return found[0]
     for candidate in found:
         if candidate.version == version:
             return candidate
     known = ", ".join(v.version for v in found[:5]) + (", ..." if len(found) > 5 else "")
-    raise RegistryError(f"{artifact}: unknown version {version!r} (registered: {known})")
+    raise RegistryError(f"{artifact}: unknown version {quoted(version)} (registered: {known})")
 
 
 def in_stage(artifact: str, stage: str, repo: str | Path = ".") -> Version | None:

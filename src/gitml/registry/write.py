@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from gitml.config import Params
 from gitml.core.errors import GitError, RegistryError
+from gitml.core.text import quoted
 from gitml.registry import tags
 from gitml.registry.tags import BASELINE, FORCED, GATE, METRICS, MODEL_HASH, TRAINED_AT
 from gitml.vcs import git, snapshot
@@ -84,6 +85,15 @@ def _check_force(force: bool, reason: str | None) -> str | None:
     return " ".join(reason.split()) if force and reason else None
 
 
+def _check_push(repo: Path, push: str | None) -> None:
+    """`--push` must name a remote configured here: never an option or a URL git would act on."""
+    if push is not None:
+        try:
+            git.checked_remote(repo, push)
+        except GitError as exc:
+            raise RegistryError(f"--push {exc}") from exc
+
+
 def _check_clean(repo: Path) -> None:
     changed = git.changed_files(repo)
     if changed:
@@ -108,7 +118,7 @@ def gate_verdict(repo: Path, gate_report: str, commit: str) -> tuple[str, str | 
         log.info("%s is about commit %s, not %s: no gate verdict for this commit", gate_report, candidate, commit)
         return "none", None
     if verdict not in {"pass", "fail", "error"}:
-        raise RegistryError(f"{gate_report}: verdict {verdict!r} is not pass, fail or error")
+        raise RegistryError(f"{gate_report}: verdict {quoted(verdict)} is not pass, fail or error")
     return verdict, str(path)
 
 
@@ -150,7 +160,7 @@ def _create(repo: Path, tag: str, commit: str, message: str, push: str | None) -
     if push is None:
         return None
     try:
-        git.run(repo, "push", "--quiet", push, f"refs/tags/{tag}")
+        git.run(repo, "push", "--quiet", "--end-of-options", push, f"refs/tags/{tag}")
     except GitError as exc:
         git.run(repo, "tag", "--delete", tag)
         raise RegistryError(f"{tag}: push to {push!r} failed, tag not created: {exc}") from exc
@@ -180,6 +190,7 @@ def register(params: Params, repo: str | Path = ".", *, artifact: str | None = N
     cfg = params.registry
     artifact = artifact or cfg.artifact
     forced = _check_force(force, reason)
+    _check_push(repo, push)
     _check_clean(repo)
     commit = git.head(repo)
     path = declared_artifact(repo, commit, artifact)
@@ -195,7 +206,7 @@ def register(params: Params, repo: str | Path = ".", *, artifact: str | None = N
     if version is None:
         version = bump(max(existing, key=tags.version_key, default=None), part)
     elif not tags.VERSION_RE.match(version):
-        raise RegistryError(f"--version {version!r}: expected vMAJOR.MINOR.PATCH, e.g. v1.2.0")
+        raise RegistryError(f"--version {quoted(version)}: expected vMAJOR.MINOR.PATCH, e.g. v1.2.0")
     if version in existing:
         raise RegistryError(f"{artifact}@{version}: the tag exists already")
     verdict, source = _head_verdict(repo, params, commit, gate)
@@ -260,13 +271,14 @@ def promote(params: Params, artifact: str, version: str, stage: str, repo: str |
     repo = Path(repo)
     stages = params.registry.stages
     forced = _check_force(force, reason)
+    _check_push(repo, push)
     if stage not in stages:
-        raise RegistryError(f"--stage {stage!r} is not declared in registry.stages ({', '.join(stages)})")
+        raise RegistryError(f"--stage {quoted(stage)} is not declared in registry.stages ({', '.join(stages)})")
     read = tags.read_tags(repo, artifact)
     source = version if version in stages else None
     found = tags.find(artifact, repo, version=None if source else version, stage=source, tags=read)
     if stage in found.stages:
-        raise RegistryError(f"{artifact} {found.version} is in {stage!r} already")
+        raise RegistryError(f"{artifact} {found.version} is in {quoted(stage)} already")
     judged, holder = None, None
     if not forced and stage in params.registry.gated_stages:
         judged, holder = _recompute(artifact, found, stage, read, compare)

@@ -49,6 +49,7 @@ def chunks(path: Path, bundle: Bundle, chunk_rows: int) -> Iterator[pd.DataFrame
 
     if not path.is_file():
         raise DataError(f"{path}: input file not found")
+    io.check_columns(path, _format(path))
     try:
         if _format(path) == "csv":
             # Declared string columns stay strings ("007" is not the number 7).

@@ -21,6 +21,7 @@ import numpy as np
 
 from gitml.core.errors import RequestError
 from gitml.core.io import CSV_MISSING
+from gitml.core.text import quoted
 from gitml.model.signature import InputSpec, Signature
 
 if TYPE_CHECKING:
@@ -65,9 +66,8 @@ def concat(parts: Sequence[Rows]) -> Rows:
 
 
 def show(value: Any) -> str:
-    """A value for an error message, cut short."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    """A value for an error message: `quoted`, at a limit short enough for a response body."""
+    return quoted(value, 40)
 
 
 class _Problem(Exception):
@@ -96,7 +96,7 @@ class Validator:
                 values = _parse_text(spec, data[name]) if text else data[name]
                 columns[name] = self._finish(spec, _from_json(spec, values))
             except _Problem as exc:
-                problems.append(f"column {name!r}: {exc}")
+                problems.append(f"column {quoted(name)}: {exc}")
         _raise(problems)
         return Rows(columns, n)
 
@@ -122,7 +122,7 @@ class Validator:
             try:
                 columns[name] = self._finish(spec, _from_series(spec, frame[name]))
             except _Problem as exc:
-                problems.append(f"column {name!r}: {exc}")
+                problems.append(f"column {quoted(name)}: {exc}")
         _raise(problems)
         return Rows(columns, len(frame))
 
@@ -259,7 +259,7 @@ def _from_series(spec: InputSpec, series: pd.Series) -> np.ndarray:
 
 
 def _name_list(what: str, names: list[str]) -> str:
-    shown = ", ".join(repr(n) for n in names[:_SHOWN])
+    shown = ", ".join(quoted(n) for n in names[:_SHOWN])
     more = f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
     return f"{what}{'s' if len(names) > 1 else ''}: {shown}{more}"
 

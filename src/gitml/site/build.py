@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,7 +84,7 @@ def run(repo: str | Path = ".", output: str | Path = "site", params_path: str | 
     registry = versions.read(repo, past) if past.tip else versions.Registry()
     context = _context(repo, found, past, registry)
     output.parent.mkdir(parents=True, exist_ok=True)
-    built = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.tmp."))
+    built = io.temporary(output, folder=True)
     try:
         _write(built, context, registry)
         os.chmod(built, 0o755)

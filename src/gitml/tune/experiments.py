@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gitml.core.errors import GitmlError
-from gitml.core.text import flatten, number
+from gitml.core.text import flatten, number, quoted
 from gitml.model import metrics
 from gitml.vcs import dvc
 
@@ -79,7 +79,7 @@ def table(found: list[Row], params: Sequence[str] = (), sort_by: str | None = No
     metric_keys = list(dict.fromkeys(key for row in found for key in row.metrics))
     if sort_by:
         if sort_by not in metric_keys:
-            raise GitmlError(f"--sort-by: no metric {sort_by!r} (metrics: {', '.join(metric_keys) or 'none'})")
+            raise GitmlError(f"--sort-by: no metric {quoted(sort_by)} (metrics: {', '.join(metric_keys) or 'none'})")
         sign = 1.0 if metrics.direction(sort_by) == "lower" else -1.0
         found = sorted(found, key=lambda r: (r.metrics.get(sort_by) is None, sign * (r.metrics.get(sort_by) or 0)))
     header = ["Experiment", "rev", "state", *param_keys, *metric_keys]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitml.config import Distribution, Params
+from gitml.config import Categorical, Distribution, Params, targets
 from gitml.core.errors import ConfigError
 from gitml.model import metrics, pipeline
 from gitml.tune import autoselect
@@ -43,18 +43,26 @@ def space_for(target: str, spaces: dict[str, dict[str, Distribution]]) -> tuple[
 
 
 def check_space(params: Params, spec: dict[str, Any]) -> list[str]:
-    """Problems of one model spec's space: missing, or naming parameters the estimator lacks."""
+    """Problems of one model spec's space: missing, naming parameters the estimator lacks, or
+    reaching values its parameter constraints refuse (each bound, each choice)."""
     try:
         key, space = space_for(spec["_target_"], params.tune.spaces)
-        accepted = pipeline.build(params, spec).get_params(deep=True)
+        built = pipeline.build(params, spec)
     except ConfigError as exc:
         return [str(exc)]
+    accepted = built.get_params(deep=True)
+    estimator = built.named_steps[pipeline.STEP]
     name = spec["_target_"].rpartition(".")[2]
-    return [
-        f"tune.spaces.{key}.{param}: {name} does not accept a parameter {param!r}"
-        for param in space
-        if f"{pipeline.STEP}__{param}" not in accepted
-    ]
+    found = []
+    for param, distribution in space.items():
+        if f"{pipeline.STEP}__{param}" not in accepted:
+            found.append(f"tune.spaces.{key}.{param}: {name} does not accept a parameter {param!r}")
+            continue
+        reached = distribution.choices if isinstance(distribution, Categorical) else [distribution.low,
+                                                                                     distribution.high]
+        found.extend(dict.fromkeys(problem for value in reached for problem in
+                                   targets.argument_problems(estimator, f"tune.spaces.{key}", {param: value})))
+    return found
 
 
 def tuned_specs(params: Params) -> dict[str, dict[str, Any]]:

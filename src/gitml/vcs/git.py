@@ -4,6 +4,10 @@ One `run` starts git; a failure is a GitError naming the command and git's own r
 (its last `fatal:`/`error:` line), so a caller prints one line instead of a traceback.
 A shallow CI clone lacks most history: `ensure_commit` fetches a single missing commit
 from the remote, and `merge_base` deepens the clone until the merge base appears.
+
+A ref, branch or remote that comes from a person (`--baseline`, `--push`, `--branch`,
+config) is validated here before git sees it, and passed after `--end-of-options`:
+`--upload-pack=...` as a "ref" would otherwise be an option that runs a command.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from gitml.core.errors import GitError
+from gitml.core.text import quoted
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +52,31 @@ def succeeds(repo: str | Path, *args: str) -> bool:
     return _start(repo, args, None).returncode == 0
 
 
+def _not_an_option(value: str) -> str:
+    if not value or value.startswith("-"):
+        why = "it is empty" if not value else "it starts with '-', which git would read as an option"
+        raise GitError(f"{quoted(value)}: not a ref or name git can take ({why})")
+    return value
+
+
+def branch_name(repo: str | Path, name: str) -> str:
+    """`name` if git accepts it as a branch name (`git check-ref-format --branch`), else a GitError."""
+    if not succeeds(repo, "check-ref-format", "--branch", _not_an_option(name)):
+        raise GitError(f"{quoted(name)}: not a valid git branch name (git check-ref-format --branch)")
+    return name
+
+
+def checked_remote(repo: str | Path, name: str) -> str:
+    """`name` if it is a remote configured here (never an option, a URL or a path), else a GitError."""
+    remotes = run(repo, "remote").split()
+    if _not_an_option(name) not in remotes:
+        raise GitError(f"{quoted(name)}: no such git remote here (remotes: {', '.join(remotes) or 'none'})")
+    return name
+
+
 def commit_of(repo: str | Path, ref: str) -> str | None:
     """The commit `ref` names, or None when it names nothing (here)."""
-    result = _start(repo, ("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"), None)
+    result = _start(repo, ("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"), None)
     return (result.stdout.decode().strip() or None) if result.returncode == 0 else None
 
 
@@ -75,24 +102,33 @@ def has_remote(repo: str | Path, remote: str) -> bool:
 
 
 def remote_branch_exists(repo: str | Path, remote: str, name: str) -> bool:
-    return has_remote(repo, remote) and bool(run(repo, "ls-remote", "--heads", remote, name).strip())
+    if not has_remote(repo, remote):
+        return False
+    name = branch_name(repo, name)
+    return bool(run(repo, "ls-remote", "--heads", "--end-of-options", remote, name).strip())
+
+
+def _object_name(ref: str) -> bool:
+    return 4 <= len(ref) <= 64 and all(c in "0123456789abcdef" for c in ref.lower())
 
 
 def ensure_commit(repo: str | Path, ref: str, remote: str) -> str:
     """The commit of `ref`, fetching just that commit (depth 1) from `remote` when it is not here."""
-    found = commit_of(repo, ref)
+    found = commit_of(repo, _not_an_option(ref))
     if found:
         return found
     if not has_remote(repo, remote):
-        raise GitError(f"{ref!r}: no such commit or ref here, and no remote {remote!r} to fetch it from")
+        raise GitError(f"{quoted(ref)}: no such commit or ref here, and no remote {quoted(remote)} to fetch it from")
+    if not _object_name(ref) and not succeeds(repo, "check-ref-format", "--allow-onelevel", ref):
+        raise GitError(f"{quoted(ref)}: no such commit or ref here, and not a ref name to fetch from {remote}")
     log.info("fetching %s from %s", ref, remote)
-    result = _start(repo, ("fetch", "--quiet", "--no-tags", "--depth=1", remote, ref), None)
+    result = _start(repo, ("fetch", "--quiet", "--no-tags", "--depth=1", "--end-of-options", remote, ref), None)
     if result.returncode:
         reason = _reason(result.stderr, result.returncode)
-        raise GitError(f"{ref!r}: not found here, and `git fetch --depth=1 {remote} {ref}` failed: {reason}")
+        raise GitError(f"{quoted(ref)}: not found here, and `git fetch --depth=1 {remote} {ref}` failed: {reason}")
     fetched = commit_of(repo, "FETCH_HEAD")
     if fetched is None:
-        raise GitError(f"{ref!r}: git fetch returned no commit")
+        raise GitError(f"{quoted(ref)}: git fetch returned no commit")
     return fetched
 
 
@@ -100,7 +136,8 @@ def fetch_branch(repo: str | Path, remote: str, name: str) -> bool:
     """Fetch branch `name` into `remote/name` (a CI checkout may have only the pull request's ref)."""
     if not has_remote(repo, remote):
         return False
-    _start(repo, ("fetch", "--quiet", "--no-tags", remote, f"+refs/heads/{name}:refs/remotes/{remote}/{name}"), None)
+    refspec = f"+refs/heads/{branch_name(repo, name)}:refs/remotes/{remote}/{name}"
+    _start(repo, ("fetch", "--quiet", "--no-tags", "--end-of-options", remote, refspec), None)
     return commit_of(repo, f"{remote}/{name}") is not None
 
 
@@ -108,7 +145,7 @@ def fetch_tags(repo: str | Path, remote: str, patterns: list[str]) -> None:
     """In a shallow clone, fetch the tags matching `patterns` (a registry's), each with its commit only."""
     if is_shallow(repo) and has_remote(repo, remote):
         refspecs = [f"+refs/tags/{pattern}:refs/tags/{pattern}" for pattern in patterns]
-        result = _start(repo, ("fetch", "--quiet", "--depth=1", remote, *refspecs), None)
+        result = _start(repo, ("fetch", "--quiet", "--depth=1", "--end-of-options", remote, *refspecs), None)
         if result.returncode:
             log.warning("could not fetch registry tags from %s: %s", remote, _reason(result.stderr, 1))
 
@@ -120,8 +157,8 @@ def merge_base(repo: str | Path, ref: str, remote: str) -> str:
             if not (is_shallow(repo) and has_remote(repo, remote)):
                 break
             log.info("shallow clone: git fetch %s %s", deepen, remote)
-            _start(repo, ("fetch", "--quiet", "--no-tags", deepen, remote), None)
-        result = _start(repo, ("merge-base", "HEAD", ref), None)
+            _start(repo, ("fetch", "--quiet", "--no-tags", deepen, "--end-of-options", remote), None)
+        result = _start(repo, ("merge-base", "--end-of-options", "HEAD", ref), None)
         if result.returncode == 0:
             return result.stdout.decode().strip()
     hint = " (a shallow clone: check out with full history, fetch-depth: 0)" if is_shallow(repo) else ""

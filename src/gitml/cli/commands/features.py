@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gitml.core.errors import GitmlError
+from gitml.core.text import quoted
 
 
 def _catalog(args: argparse.Namespace) -> dict[str, Any]:
@@ -48,7 +49,7 @@ def _show(args: argparse.Namespace) -> int:
     entries.update({view["name"]: view for view in found.get("views", []) if view["name"] not in entries})
     if args.name not in entries:
         known = ", ".join(sorted(entries)[:10]) + (" ..." if len(entries) > 10 else "")
-        raise GitmlError(f"feature {args.name!r} is not in the catalog (features: {known})")
+        raise GitmlError(f"feature {quoted(args.name)} is not in the catalog (features: {known})")
     print(json.dumps(entries[args.name], indent=2, ensure_ascii=False))
     return 0
 

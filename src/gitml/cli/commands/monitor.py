@@ -18,6 +18,7 @@ def _monitor(args: argparse.Namespace) -> int:
 
     try:
         params = config.load(args.params)
+        params.paths.require_inside("drift", "drift_html")
         report = drift.run(params, current=args.current, reference=args.reference)
         json_path = args.json or params.paths.drift
         html_path = None if args.no_html else (args.html or params.paths.drift_html)

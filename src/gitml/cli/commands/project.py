@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from gitml.core.errors import GitmlError
+from gitml.core.text import quoted
 
 
 def _compose(args: argparse.Namespace) -> int:
@@ -36,7 +37,7 @@ def _contract_infer(args: argparse.Namespace) -> int:
 
     frame = io.read_table(args.data)
     if args.target not in frame.columns:
-        raise GitmlError(f"--target: column {args.target!r} is not in {args.data}")
+        raise GitmlError(f"--target: column {quoted(args.target)} is not in {args.data}")
     inferred = {"contract": contract.infer(frame, args.target, args.task)}
     text = yaml.safe_dump(inferred, sort_keys=False, allow_unicode=True)
     if args.output:

@@ -15,7 +15,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from gitml.core.text import flatten, number
+from gitml.core.text import flatten, number, quoted
 
 
 def _print_created(created: Any, what: str) -> None:
@@ -102,7 +102,7 @@ def _models(args: argparse.Namespace) -> int:
 
     found = tags.versions(tags.read_tags(args.repo, args.name))
     if args.name and args.name not in found:
-        raise RegistryError(f"unknown model {args.name!r}: it has no registered versions")
+        raise RegistryError(f"unknown model {quoted(args.name)}: it has no registered versions")
     rows = [v for artifact in found.values() for v in artifact]
     now = datetime.now(UTC)
     if args.json:

@@ -44,11 +44,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     serve = settings.config
+    # Load once here: a bad model or config stops with one line before any port is bound or
+    # any folder is created.
+    bundle = model.load(settings.source(), serve.out_of_range == "reject")
     if serve.log.enabled:
         predlog.check_writable(logsink.local_dir(serve.log))
         logsink.check(serve.log)
-    # Load once here: a bad model or config stops with one line before any port is bound.
-    bundle = model.load(settings.source(), serve.out_of_range == "reject")
     print(f"serving {bundle.info.name} {bundle.info.version} on http://{serve.host}:{serve.port} "
           f"({serve.workers} worker{'s' if serve.workers > 1 else ''})", file=sys.stderr)
     options = dict(host=serve.host, port=serve.port, access_log=serve.access_log, log_level=args.log_level,
