@@ -523,11 +523,13 @@ class _Expression:
 @dataclass
 class JobRun:
     """What a job's run did: the result of each step that ran (by id, else name, else command),
-    their outputs (by step id), and whether the job was skipped by its `if:`."""
+    their outputs (by step id), what the steps wrote to $GITHUB_STEP_SUMMARY, and whether the
+    job was skipped by its `if:`."""
 
     steps: dict[str, CompletedProcess[str]] = field(default_factory=dict)
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)
     skipped: bool = False
+    summary: str = ""
 
     @property
     def ok(self) -> bool:
@@ -538,8 +540,9 @@ class Workflow:
     """A workflow file whose jobs run step by step, as GitHub's runner runs them (bash -e, pipefail).
 
     `uses:` steps are skipped (the test prepares the checkout and the Python); `if:` conditions,
-    `${{ }}` in `env:` and `run:`, step outputs ($GITHUB_OUTPUT) and exported variables
-    ($GITHUB_ENV) work as on GitHub. The workflow file is what is tested, not a copy of it.
+    `${{ }}` in `env:` and `run:`, step outputs ($GITHUB_OUTPUT), exported variables
+    ($GITHUB_ENV) and the job summary ($GITHUB_STEP_SUMMARY) work as on GitHub. The workflow
+    file is what is tested, not a copy of it.
     """
 
     def __init__(self, path: Path) -> None:
@@ -583,6 +586,8 @@ class Workflow:
         failed = False
         files = cwd.parent / f".{cwd.name}-runner"
         files.mkdir(exist_ok=True)
+        summary = files / "summary"
+        summary.write_text("")
         for index, step in enumerate(spec["steps"]):
             key = step.get("name") or step.get("id") or step.get("run") or f"step {index}"
             context["env"] = {**job_env, **exported}
@@ -597,7 +602,7 @@ class Workflow:
                 ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
                 cwd=cwd / step.get("working-directory", "."), capture_output=True, text=True,
                 env={**env, **job_env, **exported, **step_env, "GITHUB_OUTPUT": str(output),
-                     "GITHUB_ENV": str(exported_file)},
+                     "GITHUB_ENV": str(exported_file), "GITHUB_STEP_SUMMARY": str(summary)},
             )
             result.steps[key] = process
             outputs = _key_values(output.read_text())
@@ -610,6 +615,7 @@ class Workflow:
                 failed = True
                 if stop_on_failure:
                     break
+        result.summary = summary.read_text()
         return result
 
 
@@ -936,11 +942,16 @@ _BRANCHES = {
 
 @dataclass
 class GateProject:
-    """A project with a baseline on main, one branch per kind of change, and `gitml gate` run on each."""
+    """A project with a baseline on main, one branch per kind of change, and `gitml gate` run on each.
+
+    `origin` is a bare repository holding main and every branch, as GitHub would; `outcomes`,
+    `reports` and `markdown` are the local run of `gitml gate` on each branch.
+    """
 
     path: Path
     remote: Path
     baseline: str
+    origin: Path
     outcomes: dict[str, CompletedProcess[str]] = field(default_factory=dict)
     reports: dict[str, dict] = field(default_factory=dict)
     markdown: dict[str, str] = field(default_factory=dict)
@@ -959,12 +970,14 @@ def gate_project(tmp_path_factory: pytest.TempPathFactory) -> GateProject:
     model = path / "conf" / "model" / "random_forest.yaml"
     _edit(model, "max_depth: null", "max_depth: 2")
     _edit(path / "conf" / "evaluate" / "default.yaml", "n_repeats: 5", "n_repeats: 1")
+    _edit(path / "conf" / "gate" / "default.yaml", "budget_s: 5.0", "budget_s: 1.0")  # timing's own tests are apart
     _run(path, "dvc", "remote", "modify", "storage", "url", str(root / "remote"))
     _run(path, "gitml", "compose")
     _run(path, "dvc", "repro")
     _run(path, "git", "add", "--all")
     _run(path, "git", "commit", "-qm", "baseline: depth-2 forest")
-    project = GateProject(path, root / "remote", _run(path, "git", "rev-parse", "HEAD").stdout.strip())
+    project = GateProject(path, root / "remote", _run(path, "git", "rev-parse", "HEAD").stdout.strip(),
+                          root / "origin.git")
     for branch, (old, new) in _BRANCHES.items():  # `gitml repro` reruns what the last branch's outputs lack
         _run(path, "git", "checkout", "-qb", branch, "main")
         _edit(model, old, new)
@@ -976,4 +989,5 @@ def gate_project(tmp_path_factory: pytest.TempPathFactory) -> GateProject:
         project.markdown[branch] = (path / "reports" / "gate" / "report.md").read_text()
     _run(path, "git", "checkout", "-q", "main")
     _run(path, "dvc", "checkout", "--quiet")
+    _run(root, "git", "clone", "--quiet", "--bare", str(path), str(project.origin))
     return project

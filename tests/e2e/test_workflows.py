@@ -19,7 +19,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
-CONTEXT = {"github": {"token": "ghs_test", "event": {"pull_request": {"number": 17}}}}
+#: No DVC remote credentials: the pull request of a fork gets none, and this project's remote is a local folder.
+CONTEXT = {"github": {"token": "ghs_test", "event": {"pull_request": {"number": 17}}},
+           "secrets": {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}}
 Run = Callable[..., CompletedProcess[str]]
 
 

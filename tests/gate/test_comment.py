@@ -88,3 +88,23 @@ def test_gitml_comment_posts_the_gate_report(gh: Any, tmp_path: Path, monkeypatc
     assert cli.main(["comment", "--pr", "8"]) == 0
     assert capsys.readouterr().out.startswith("sent POST repos/acme/demo/issues/8/comments")
     assert gh.calls()[-1]["payload"] == {"body": BODY}
+
+
+def test_a_read_only_token_skips_the_comment_with_a_notice_in_the_job_summary(
+        gh: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A fork's pull request: GitHub answers 403; the job's result stays the gate's verdict."""
+    monkeypatch.chdir(tmp_path)
+    body = tmp_path / "reports" / "gate" / "report.md"
+    body.parent.mkdir(parents=True)
+    body.write_text(BODY)
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GH_FAIL", "HTTP 403: Resource not accessible by integration")
+    assert cli.main(["comment", "--pr", "8", "--summary", str(summary)]) == 0
+    assert "::notice title=gitml comment::not posted: the token is read-only" in capsys.readouterr().out
+    assert summary.read_text() == "earlier step\n" + comment.SKIPPED + BODY
+    # Any other failure still fails the step, summary or not.
+    monkeypatch.setenv("GH_FAIL", "HTTP 502: Bad Gateway")
+    assert cli.main(["comment", "--pr", "8", "--summary", str(summary)]) == 1
+    assert "HTTP 502" in capsys.readouterr().err
+    assert summary.read_text() == "earlier step\n" + comment.SKIPPED + BODY

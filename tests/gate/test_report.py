@@ -86,13 +86,14 @@ def test_nested_metrics_flatten() -> None:
 def _report(params: int = 0, verdict: str = "pass") -> dict:
     metric = {"name": "roc_auc", "direction": "higher", "gated": True, "baseline": 0.9, "candidate": 0.91,
               "delta": 0.01, "interval": [-0.01, 0.03], "change": "unchanged", "status": "pass", "reasons": [],
-              "policy": None}
+              "policy": None, "method": "paired bootstrap", "why": None}
     return {
         "verdict": verdict, "summary": "The candidate passes.", "error": None, "task": "classification",
         "candidate": {"ref": "HEAD", "commit": "c" * 40, "dirty": [], "test_md5": "t" * 32},
-        "baseline": {"ref": "merge base with main", "source": "merge-base", "commit": "b" * 40},
+        "baseline": {"ref": "merge base with main", "source": "merge-base", "commit": "b" * 40,
+                     "sources": {"predictions": "reproduced"}},
         "comparison": {"paired": True, "test_set": "same", "notes": [], "method": "exact", "resamples": 1000,
-                       "confidence": 0.95, "seed": 42},
+                       "confidence": 0.95, "seed": 42, "why": None},
         "metrics": [metric], "failures": [],
         "params": [{"key": f"conf.key{i:05d}", "change": "changed", "baseline": "x" * 40, "candidate": i}
                    for i in range(params)],

@@ -215,3 +215,30 @@ def test_a_shallow_clone_fetches_what_the_gate_needs(gate_project: GateProject, 
     report = json.loads((clone / "reports" / "gate.json").read_text())
     assert (report["baseline"]["ref"], report["baseline"]["commit"]) == ("merge base with origin/main",
                                                                          gate_project.baseline)
+
+
+def test_the_report_and_the_comment_show_the_production_figures(gate_project: GateProject) -> None:
+    production = gate_project.reports["better"]["production"]
+    figures = {f["name"]: f for f in production["figures"]}
+    assert set(figures) == {"latency_p50_ms", "latency_p99_ms", "throughput_rps", "load_s", "memory_mb", "size_mb"}
+    assert production["error"] is None and production["clock"] == "process CPU time" and production["rounds"] >= 3
+    for figure in figures.values():
+        assert figure["baseline"] > 0 and figure["candidate"] > 0 and figure["ratio"] > 0, figure
+    assert [name for name, f in figures.items() if f["gated"]] == ["latency_p99_ms"]
+    low, high = figures["latency_p99_ms"]["interval"]
+    assert low <= figures["latency_p99_ms"]["ratio"] <= high
+    markdown = gate_project.markdown["better"]
+    assert "**Production figures**" in markdown and "| latency_p99_ms |" in markdown and "| size_mb ¹ |" in markdown
+
+
+def test_bad_timing_settings_exit_2_naming_the_key_and_keep_the_quality_verdict(
+        gate_project: GateProject, tmp_path, monkeypatch, capsys) -> None:
+    text = (gate_project.path / "params.yaml").read_text()
+    params = tmp_path / "params.yaml"
+    params.write_text(text.replace("budget_s: 1.0", "budget_s: 0", 1))
+    assert _gate(gate_project.path, monkeypatch, "--params", str(params)) == 2
+    assert "gate.timing.budget_s: Input should be greater than 0" in _error(gate_project.path, capsys)
+    report = json.loads((gate_project.path / "reports" / "gate.json").read_text())
+    assert report["quality"] in {"pass", "fail"} and report["metrics"], "the quality verdict is not lost"
+    assert "gate.timing.budget_s" in report["production"]["error"]
+    assert "its quality metrics alone" in report["summary"]

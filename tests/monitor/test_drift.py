@@ -435,3 +435,26 @@ def test_an_unreadable_importance_file_is_one_clear_error(
     assert "reports/importance.json: expected a list of {'feature', 'importance_mean'} objects" in (
         capsys.readouterr().err)
     assert (tmp_path / "drift.json").read_text() == "previous"
+
+
+def test_a_prod_model_older_than_max_model_age_raises_the_drift_alert(
+    tmp_path: Path, monitor_cli: Callable[..., int], monitor_table: Callable[..., pd.DataFrame], run: Callable
+) -> None:
+    """The same alert path as drift, on data that shows none: the registry's training date says it is stale."""
+    ref, cur = monitor_table(1000, 1), monitor_table(1000, 2)
+    run(tmp_path, "git", "init", "--quiet")
+    run(tmp_path, "git", "commit", "--quiet", "--allow-empty", "-m", "model")
+    run(tmp_path, "git", "tag", "-a", "model@v0.0.1", "-m",
+        "Registering artifact model version v0.0.1\n\ngitml-trained-at: 2026-01-02T03:04:05+00:00")
+    assert monitor_cli(tmp_path, ref, cur, max_model_age="400d") == OK  # a prod holder is needed first
+    assert json.loads((tmp_path / "drift.json").read_text())["model_age"]["status"] == "not_available"
+    run(tmp_path, "git", "tag", "-a", "model#prod#1", "-m", "Assigning stage prod to artifact model version v0.0.1")
+
+    assert monitor_cli(tmp_path, ref, cur, max_model_age="30d") == FAILED
+    report = json.loads((tmp_path / "drift.json").read_text())
+    assert report["status"] == "drift" and report["checks"]["dataset"]["status"] == "no_drift"
+    assert report["model_age"]["status"] == "stale" and report["model_age"]["trained_at"].startswith("2026-01-02")
+    assert report["alerts"][0].startswith("the prod model v0.0.1 was trained ")
+    assert "longer ago than monitor.max_model_age (30d): retrain it" in report["alerts"][0]
+    assert monitor_cli(tmp_path, ref, cur, max_model_age="10000d") == OK
+    assert json.loads((tmp_path / "drift.json").read_text())["model_age"]["status"] == "ok"

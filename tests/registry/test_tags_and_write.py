@@ -37,8 +37,17 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
 
 
+def write_gate(repo: Path, verdict: str, commit: str) -> None:
+    (repo / "reports" / "gate.json").write_text(json.dumps(
+        {"verdict": verdict, "candidate": {"commit": commit}, "baseline": {"commit": "0" * 40}}))
+
+
 def commit_model(repo: Path, n: int, metrics: dict | None = None) -> str:
-    """Commit a 'trained' state: dvc.lock records model hash n, metrics in git."""
+    """Commit a 'trained' state: dvc.lock records model hash n, metrics in git; a passing gate report for it.
+
+    There is no pipeline here for the gate to judge (tests/gate and tests/e2e run the real one),
+    so the report stands in for `gitml gate`, and the repository's prod is not gated.
+    """
     lock = {"schema": "2.0", "stages": {
         "train": {"cmd": "python -m stages.train", "outs": [
             {"path": "models/model.skops", "hash": "md5", "md5": f"{n:032x}", "size": 10}]},
@@ -50,7 +59,9 @@ def commit_model(repo: Path, n: int, metrics: dict | None = None) -> str:
     (repo / "reports" / "metrics.json").write_text(json.dumps(metrics or {"accuracy": 0.9 + n / 1000, "note": "x"}))
     git(repo, "add", "--all")
     git(repo, "commit", "-qm", f"train {n}")
-    return git(repo, "rev-parse", "HEAD").strip()
+    commit = git(repo, "rev-parse", "HEAD").strip()
+    write_gate(repo, "pass", commit)
+    return commit
 
 
 @pytest.fixture
@@ -58,8 +69,10 @@ def repo(tmp_path: Path, repo_root: Path) -> Path:
     path = tmp_path / "project"
     path.mkdir()
     git(path, "init", "-q", "--initial-branch=main")
-    for name in ("params.yaml", "dvc.yaml"):
-        shutil.copy(repo_root / name, path / name)
+    params = yaml.safe_load((repo_root / "params.yaml").read_text())
+    params["registry"]["gated_stages"] = []
+    (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    shutil.copy(repo_root / "dvc.yaml", path / "dvc.yaml")
     (path / ".gitignore").write_text("reports/gate.json\n")
     commit_model(path, 1)
     return path
@@ -86,11 +99,6 @@ def refused(repo: Path, capsys: pytest.CaptureFixture[str], *args: str, match: s
     assert tag_refs(repo) == before
 
 
-def write_gate(repo: Path, verdict: str, commit: str) -> None:
-    (repo / "reports" / "gate.json").write_text(json.dumps(
-        {"verdict": verdict, "candidate": {"commit": commit}, "baseline": {"commit": "0" * 40}}))
-
-
 def test_register_promote_and_models(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     first = git(repo, "rev-parse", "HEAD").strip()
     assert gitml(repo, "register", capsys=capsys)[0] == 0
@@ -105,10 +113,11 @@ def test_register_promote_and_models(repo: Path, capsys: pytest.CaptureFixture[s
     code, out, _ = gitml(repo, "models", "--json", capsys=capsys)
     rows = json.loads(out)
     assert [(r["version"], r["stages"], r["commit"], r["gate"]) for r in rows] == [
-        ("v0.1.0", ["staging"], second, "none"), ("v0.0.1", ["prod"], first, "none")]
+        ("v0.1.0", ["staging"], second, "pass"), ("v0.0.1", ["prod"], first, "pass")]
     assert rows[0]["metrics"] == {"accuracy": 0.902} and rows[0]["registered_by"] == "Ada <ada@gitml.local>"
     code, out, _ = gitml(repo, "models", capsys=capsys)
-    assert out.splitlines()[0].split() == ["NAME", "VERSION", "STAGES", "COMMIT", "REGISTERED", "GATE", "accuracy"]
+    assert out.splitlines()[0].split() == ["NAME", "VERSION", "STAGES", "COMMIT", "REGISTERED", "AGE", "GATE",
+                                           "accuracy"]
     assert out.splitlines()[2].split()[:4] == ["model", "v0.0.1", "prod", first[:8]]
     assert tags.stage_commit("model", "prod", repo) == first
     assert tags.stage_commit("model", "nowhere", repo) is None
@@ -127,9 +136,32 @@ def test_version_tag_records_gate_metrics_and_model_hash(repo: Path, capsys: pyt
     assert gitml(repo, "register", "--version", "v1.2.3", capsys=capsys)[0] == 0
     message = git(repo, "tag", "-l", "--format=%(contents)", "model@v1.2.3")
     assert message.splitlines()[0] == "Registering artifact model version v1.2.3"
+    trained = git(repo, "log", "-1", "--format=%cI", head).strip()
     assert tags.trailers(message) == {"gitml-gate": "pass", "gitml-model-md5": f"{1:032x}",
-                                      "gitml-metrics": '{"accuracy":0.901}'}
+                                      "gitml-metrics": '{"accuracy":0.901}', "gitml-trained-at": trained}
     assert git(repo, "cat-file", "-t", "model@v1.2.3").strip() == "tag"
+
+
+def test_the_training_date_is_the_commit_that_first_recorded_the_model(repo: Path, capsys: pytest.CaptureFixture[str],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    first = git(repo, "rev-parse", "HEAD").strip()
+    # A later commit with the same model (a README edit): the model is as old as its training.
+    (repo / "README.md").write_text("docs\n")
+    git(repo, "add", "README.md")
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2031-01-01T00:00:00Z")
+    git(repo, "commit", "-qm", "docs")
+    later = git(repo, "rev-parse", "HEAD").strip()
+    write_gate(repo, "pass", later)
+    assert gitml(repo, "register", capsys=capsys)[0] == 0
+    version = tags.find("model", repo)
+    assert version.commit == later
+    assert version.trained_at == git(repo, "log", "-1", "--format=%cI", first).strip() != "2031-01-01T00:00:00Z"
+    code, out, _ = gitml(repo, "models", "--json", capsys=capsys)
+    row = json.loads(out)[0]
+    assert row["trained_at"] == version.trained_at and row["age_days"] >= 0
+    # A version tag made by another tool records no training date: its tag's date stands in.
+    git(repo, "tag", "-a", "model@v0.9.0", first, "-m", "Registering artifact model version v0.9.0")
+    assert tags.find("model", repo, version="v0.9.0").trained_at == tags.find("model", repo, version="v0.9.0").date
 
 
 def test_bad_inputs_refused_without_touching_tags(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -169,21 +201,27 @@ def test_gate_verdicts_block_register_and_promote_unless_forced(repo: Path, caps
                          capsys=capsys)
     assert code == 0 and "model#prod#1" in out
     assert "gitml-forced: approved" in git(repo, "tag", "-l", "--format=%(contents)", "model#prod#1")
-    # A report about another commit says nothing about HEAD.
+    # A report about another commit says nothing about HEAD: register runs the gate, which cannot judge
+    # this pipeline-less repository, so nothing is registered (never a version recording "none").
     commit_model(repo, 2)
     write_gate(repo, "fail", head)
-    assert gitml(repo, "register", capsys=capsys)[0] == 0
+    refused(repo, capsys, "register", match="the gate's verdict for HEAD is 'error'")
+    (repo / "reports" / "gate.json").unlink()
+    refused(repo, capsys, "register", match="the gate's verdict for HEAD is 'error'")
+
+
+def test_require_gate_refuses_versions_registered_without_a_verdict(repo: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # A version tag made by another tool (GTO) records no gate verdict.
+    git(repo, "tag", "-a", "model@v0.0.1", "-m", "Registering artifact model version v0.0.1")
     assert tags.find("model", repo).gate == "none"
-
-
-def test_require_gate_refuses_unjudged_commits(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["registry"]["require_gate"] = True
     strict = repo.parent / "strict.yaml"
     strict.write_text(yaml.safe_dump(params))
-    refused(repo, capsys, "register", "--params", str(strict), match="no gate report for HEAD")
-    write_gate(repo, "pass", git(repo, "rev-parse", "HEAD").strip())
-    assert gitml(repo, "register", "--params", str(strict), capsys=capsys)[0] == 0
+    refused(repo, capsys, "promote", "model", "v0.0.1", "--stage", "staging", "--params", str(strict),
+            match="registered without a gate verdict (registry.require_gate is on)")
+    assert gitml(repo, "promote", "model", "v0.0.1", "--stage", "staging", capsys=capsys)[0] == 0
 
 
 def test_register_needs_the_model_in_dvc_lock(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -309,3 +347,43 @@ def test_a_deregistered_version_is_never_handed_out(repo: Path, capsys: pytest.C
     refused(repo, capsys, "get", "model", "--stage", "prod", "-o", str(repo / "out"), match="prod")
     refused(repo, capsys, "get", "model", "--version", "v0.0.2", "-o", str(repo / "out"), match="v0.0.2")
     assert not (repo / "out").exists()
+
+
+def test_a_gated_stage_recomputes_the_gate_and_trusts_no_tag_message(repo: Path) -> None:
+    from gitml import config
+    from gitml.core.errors import RegistryError
+    from gitml.registry import write
+
+    head = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "tag", "-a", "model@v0.0.1", "-m", "Registering artifact model version v0.0.1\n\ngitml-gate: pass")
+    params = config.validate(yaml.safe_load((repo / "params.yaml").read_text()) | {
+        "registry": {"artifact": "model", "gated_stages": ["prod"]}})
+    before = tag_refs(repo)
+    with pytest.raises(RegistryError, match="stage 'prod' is gated .*needs the gate's comparison"):
+        write.promote(params, "model", "v0.0.1", "prod", repo)
+    asked: list[tuple[str, str | None]] = []
+
+    def compare(verdict: str) -> write.Compare:
+        def judged(candidate: str, baseline: str | None) -> write.Judged:
+            asked.append((candidate, baseline))
+            return write.Judged(verdict, "The candidate fails the promotion policy on accuracy.", ["accuracy"])
+        return judged
+
+    with pytest.raises(RegistryError, match="recomputed against no baseline .* fails on accuracy"):
+        write.promote(params, "model", "v0.0.1", "prod", repo, compare=compare("fail"))
+    with pytest.raises(RegistryError, match="the gate could not compare it"):
+        write.promote(params, "model", "v0.0.1", "prod", repo, compare=compare("error"))
+    assert tag_refs(repo) == before and asked == [(head, None), (head, None)]
+    created = write.promote(params, "model", "v0.0.1", "prod", repo, compare=compare("pass"))
+    assert tags.trailers(git(repo, "tag", "-l", "--format=%(contents)", created.tag)) == {
+        "gitml-gate": "pass", "gitml-baseline": "none"}
+    # The next version is compared with the holder; --force --reason skips the comparison, and says why.
+    second = commit_model(repo, 2)
+    git(repo, "tag", "-a", "model@v0.0.2", "-m", "Registering artifact model version v0.0.2")
+    with pytest.raises(RegistryError, match=r"against v0.0.1 \(now in 'prod'\)"):
+        write.promote(params, "model", "v0.0.2", "prod", repo, compare=compare("fail"))
+    assert asked[-1] == (second, head)
+    forced = write.promote(params, "model", "v0.0.2", "prod", repo, force=True, reason="rollback drill",
+                           compare=compare("fail"))
+    assert len(asked) == 4 and tags.trailers(git(repo, "tag", "-l", "--format=%(contents)", forced.tag)) == {
+        "gitml-forced": "rollback drill"}

@@ -17,10 +17,10 @@ from gitml.config.data import CALENDAR_PARTS, ColumnSpec, Contract, Data, FileSo
 from gitml.config.eda import Eda
 from gitml.config.evaluate import Evaluate
 from gitml.config.features import Features, FeatureView, LabelTable, Split
-from gitml.config.gate import Bootstrap, Gate, GatePolicies, GateReport, MetricPolicy
+from gitml.config.gate import Bootstrap, Gate, GatePolicies, GateReport, MetricPolicy, Production, Timing
 from gitml.config.model import AUTO_TARGET, Candidate, Model
 from gitml.config.monitor import Alert, DatasetDrift, Monitor
-from gitml.config.params import Params, load, validate
+from gitml.config.params import Params, load, load_lenient, validate
 from gitml.config.project import Paths, Project
 from gitml.config.registry import Registry
 from gitml.config.serve import PredictionLog, Serve
@@ -31,6 +31,7 @@ __all__ = [
     "AUTO_TARGET", "Alert", "Bootstrap", "CALENDAR_PARTS", "Candidate", "Card", "Categorical", "ColumnSpec", "Compute",
     "Contract", "Data", "DatasetDrift", "Distribution", "Eda", "Evaluate", "FeatureView", "Features", "FileSource",
     "Gate", "GatePolicies", "GateReport", "IntRange", "LabelTable", "MetricPolicy", "Model", "Monitor", "Params",
-    "Paths", "PredictionLog", "Project", "Registry", "Section", "Serve", "Site", "SklearnSource", "Split",
-    "SyntheticSource", "Tune", "compose", "duration_seconds", "load", "overrides", "targets", "validate",
+    "Paths", "PredictionLog", "Production", "Project", "Registry", "Section", "Serve", "Site", "SklearnSource",
+    "Split", "SyntheticSource", "Timing", "Tune", "compose", "duration_seconds", "load", "load_lenient", "overrides",
+    "targets", "validate",
 ]

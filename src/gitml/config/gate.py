@@ -1,4 +1,4 @@
-"""The `gate` section: the promotion policy per task, the baseline, the bootstrap and the report."""
+"""The `gate` section: policy per task, baseline, bootstrap, timing and production limits, report."""
 
 from __future__ import annotations
 
@@ -55,6 +55,9 @@ class GateBaseline(Section):
     stage: str = "prod"
     branch: str = "main"
     remote: str = "origin"
+    #: A commit's outputs that are neither in the DVC cache nor on the remote are reproduced at that
+    #: commit (a temporary git worktree sharing the cache); false: stop with exit 2 instead.
+    reproduce: bool = True
 
 
 class Bootstrap(Section):
@@ -80,10 +83,42 @@ class GateReport(Section):
     template_dir: str | None = None
 
 
+class Timing(Section):
+    """How the gate times both models side by side, in one process, interleaved on the same test rows."""
+
+    enabled: bool = True
+    #: Seconds the timing may take; it stops sooner once every interval is narrow enough.
+    budget_s: Annotated[float, Field(gt=0.0)] = 5.0
+    #: Narrow enough: each ratio's interval is at most this fraction of the ratio wide.
+    precision: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1
+    #: Test rows predicted one at a time (single-row latency).
+    rows: Annotated[int, Field(gt=0)] = 16
+    #: Rows per call for batch throughput (the test rows, repeated to this many); serving's micro-batch size.
+    batch_rows: Annotated[int, Field(gt=0)] = 256
+    confidence: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.95
+
+
+Ratio = Annotated[float, Field(gt=0.0)]
+
+
+class Production(Section):
+    """Limits on the production figures; each optional. A breach within the interval's noise passes."""
+
+    #: Candidate/baseline ratio limits.
+    latency_p99_max_ratio: Ratio | None = 1.5
+    size_max_ratio: Ratio | None = None
+    memory_max_ratio: Ratio | None = None
+    #: Absolute ceilings on the candidate.
+    latency_p99_ms_max: Ratio | None = None
+    size_mb_max: Ratio | None = None
+
+
 class Gate(Section):
     baseline: GateBaseline = GateBaseline()
     bootstrap: Bootstrap = Bootstrap()
     metrics: GatePolicies = GatePolicies()
+    timing: Timing = Timing()
+    production: Production = Production()
     report: GateReport = GateReport()
 
 

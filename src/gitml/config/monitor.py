@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from gitml.config.base import Fraction, Positive, Probability, Section
+from gitml.config.base import Fraction, Positive, Probability, Section, duration_seconds
 
 Significance = Literal["ks", "chi2"]
 Effect = Literal["wasserstein", "jensenshannon", "psi"]
@@ -138,6 +138,8 @@ class Monitor(Section):
     chart_bins: Annotated[int, Field(ge=2, le=200)] = 24
     #: The prediction column of the current data (the serving log's `prediction`).
     prediction: str = "prediction"
+    #: A prod model trained longer ago than this (e.g. `30d`) raises the drift alert; null: no limit.
+    max_model_age: str | None = None
     table: DriftTable = DriftTable()
     overrides: DriftOverrides = DriftOverrides()
     read: MonitorRead = MonitorRead()
@@ -145,4 +147,9 @@ class Monitor(Section):
     retrain: Retrain = Retrain()
     alert: Alert = Alert()
 
-
+    @field_validator("max_model_age")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            duration_seconds(value)
+        return value

@@ -110,13 +110,43 @@ def validate(raw: Any, source: str = "params.yaml") -> Params:
     return params
 
 
-def load(path: str | Path = "params.yaml") -> Params:
-    """Read and validate params.yaml."""
-    path = Path(path)
+def _read(path: Path) -> Any:
     try:
-        raw = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: not found (run `gitml compose` to create it)") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from exc
-    return validate(raw, str(path))
+
+
+def load(path: str | Path = "params.yaml") -> Params:
+    """Read and validate params.yaml."""
+    path = Path(path)
+    return validate(_read(path), str(path))
+
+
+def load_lenient(path: str | Path, optional: tuple[str, ...]) -> tuple[Params, ConfigError | None]:
+    """Read params.yaml where errors only inside the `optional` sections (dotted) are returned, not raised.
+
+    Those sections then take their defaults, and the caller reports the error instead of using
+    them: the gate still judges quality when only its timing settings are wrong.
+    """
+    path = Path(path)
+    raw = _read(path)
+    try:
+        return validate(raw, str(path)), None
+    except ConfigError as exc:
+        errors = exc.__cause__.errors() if isinstance(exc.__cause__, ValidationError) else None
+        located = [_key_path(raw, error["loc"]) for error in errors or []]
+        if not located or not all(loc.startswith(tuple(f"{o}." for o in optional)) or loc in optional
+                                  for loc in located):
+            raise
+        trimmed = dict(raw)
+        for dotted in optional:
+            *parents, leaf = dotted.split(".")
+            node = trimmed
+            for part in parents:
+                node[part] = dict(node.get(part) or {})
+                node = node[part]
+            node.pop(leaf, None)
+        return validate(trimmed, str(path)), exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from gitml.config.base import Section
 from gitml.core.names import FULLNAME_PATTERN, NAME_PATTERN
@@ -22,8 +22,11 @@ class Registry(Section):
     stages: Annotated[list[Annotated[str, Field(pattern=_NAME)]], Field(min_length=1)] = ["staging", "prod"]
     #: Metrics recorded in the version tag and shown by `gitml models`; empty means every top-level number.
     headline_metrics: list[str] = []
-    #: Refuse to register or promote a commit the gate has not judged.
+    #: Refuse to promote a version registered without a gate verdict (to a stage that is not gated).
     require_gate: bool = False
+    #: Stages whose promotion recomputes the gate's comparison with the stage's current holder from
+    #: both commits' own outputs, and refuses a failing one; no tag message is trusted.
+    gated_stages: list[str] = ["prod"]
 
     @field_validator("stages")
     @classmethod
@@ -34,4 +37,9 @@ class Registry(Section):
             raise ValueError("'latest' names the newest version, so it cannot be a stage")
         return value
 
-
+    @model_validator(mode="after")
+    def _gated_are_stages(self) -> Registry:
+        unknown = [stage for stage in self.gated_stages if stage not in self.stages]
+        if unknown:
+            raise ValueError(f"gated_stages {', '.join(unknown)} not in stages ({', '.join(self.stages)})")
+        return self

@@ -23,7 +23,10 @@ class PredictionLog(Section):
     """Every served prediction appended to Parquet files: the `current` data monitoring reads."""
 
     enabled: bool = True
+    #: A local folder, or an fsspec URL (s3://bucket/prefix, gs://..., az://...) closed parts are uploaded to.
     dir: str = "data/inference"
+    #: With a URL `dir`: the local folder parts are written to before their upload (kept until it succeeds).
+    spool: str = "data/inference/.upload"
     #: Buffered rows are on disk (fsynced, in a closed Parquet segment of the open part) within this
     #: many seconds: a crash loses at most the last `flush_s` of rows.
     flush_s: Annotated[float, Field(gt=0.0, le=3600.0)] = 2.0

@@ -248,6 +248,64 @@ def read_table(path: str | Path, fmt: str = "auto") -> pd.DataFrame:
     return frame
 
 
+# --- remote folders: fsspec URLs (s3://bucket/prefix, gs://..., az://...) ------------------------
+
+#: Object stores where one upload becomes visible whole (a multipart upload only when it completes).
+_WHOLE_PUTS = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"}
+
+
+def is_url(path: str | Path) -> bool:
+    """Whether `path` is an fsspec URL of a remote store (`s3://bucket/prefix`) rather than a local path."""
+    text = str(path)
+    return "://" in text and not text.startswith("file://")
+
+
+def filesystem(url: str) -> tuple[Any, str]:
+    """The fsspec filesystem of `url` and the path inside it; an unknown protocol or missing client is one line.
+
+    Credentials and endpoints come from the store's usual environment (AWS_*, AWS_ENDPOINT_URL,
+    GOOGLE_APPLICATION_CREDENTIALS, ...) or fsspec's own (FSSPEC_S3_ENDPOINT_URL=...).
+    """
+    import fsspec
+
+    try:
+        return fsspec.core.url_to_fs(url)
+    except (ImportError, ValueError) as exc:
+        raise DataError(f"{url}: {reason(exc)}") from exc
+
+
+def _whole_puts(fs: Any) -> bool:
+    protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+    return bool(protocols & _WHOLE_PUTS)
+
+
+def upload(local: str | Path, url: str) -> None:
+    """Copy a local file to `url` so that a reader sees all of it or nothing.
+
+    An object store shows a single upload whole; anywhere else (a folder, SFTP) the file goes
+    under a hidden temporary name first and is renamed into place.
+    """
+    fs, path = filesystem(url)
+    if _whole_puts(fs):
+        fs.put_file(str(local), path)
+        return
+    parent, name = path.rsplit("/", 1)
+    tmp = f"{parent}/.{name}.tmp"
+    fs.makedirs(parent, exist_ok=True)
+    fs.put_file(str(local), tmp)
+    fs.mv(tmp, path)
+
+
+def probe(url: str) -> None:
+    """Prove a file can be written under `url` (and removed again); raises what the store raised."""
+    fs, path = filesystem(url)
+    if not _whole_puts(fs):
+        fs.makedirs(path, exist_ok=True)  # not on object stores: s3fs would create a missing bucket
+    probe_path = f"{path.rstrip('/')}/.probe-{os.getpid()}"
+    fs.pipe_file(probe_path, b"")
+    fs.rm_file(probe_path)
+
+
 def swap_into_place(built: str | Path, output: str | Path) -> None:
     """Rename the folder `built` to `output`; an existing output is moved aside first, then removed.
 

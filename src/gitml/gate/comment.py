@@ -4,6 +4,10 @@ The gate's comment carries a hidden marker (`<!-- gitml-gate -->`). Posting list
 request's comments, PATCHes the first that carries the marker, and POSTs a new one only when
 none does, so every push updates one comment instead of adding another. All calls go through
 `gh api` (authenticated by GH_TOKEN in a workflow, or a developer's `gh auth login`).
+
+A pull request from a fork runs with a read-only token: GitHub answers 403, and `read_only`
+recognises it, so the workflow can skip the comment with a notice instead of failing a job
+whose result is the gate's verdict.
 """
 
 from __future__ import annotations
@@ -36,6 +40,20 @@ class Call:
         elif self.payload is not None:
             args += ["--input", "-"]
         return args
+
+
+#: How GitHub refuses a token that may not write to the pull request (a fork's run, a read-only token).
+_READ_ONLY = ("HTTP 403", "Resource not accessible by integration")
+
+#: The job summary's note when the comment could not be posted.
+SKIPPED = ("> [!NOTE]\n> The gate's pull-request comment was not posted: this run's token cannot write to the pull "
+           "request (a pull request from a fork gets a read-only token). The report follows; the job's result is "
+           "the gate's verdict.\n\n")
+
+
+def read_only(exc: GitHubError) -> bool:
+    """Whether GitHub refused the call because the token may not write (not because something broke)."""
+    return any(mark in str(exc) for mark in _READ_ONLY)
 
 
 def repository(explicit: str | None = None) -> str:

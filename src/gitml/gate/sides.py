@@ -1,11 +1,12 @@
 """The two sides the gate compares: the baseline commit it resolves, and what each side measured.
 
 A side is what one commit (or the workspace) measured: its metrics, params, dvc.lock,
-test-set hash, the plot data its evaluate stage kept in git and, when they can be had, its
-test predictions. The baseline's are read at its commit with `gitml.vcs.snapshot` (git files in
-one call; the DVC-cached predictions from the local cache, else that one object from the DVC
-remote). Missing predictions are not fatal (the gate falls back to point estimates and says
-why); missing or malformed metrics are.
+test-set hash, the plot data its evaluate stage kept in git and its test predictions. A
+commit's are read with `gitml.vcs.snapshot` (git files in one call; DVC outputs from the
+local cache, else from the DVC remote, else reproduced at that commit in a temporary
+worktree), so the verdict for a pair of commits does not depend on what a cache happens to
+hold. An output that cannot be had is a GateError saying what is missing and how to provide
+it; the gate never quietly compares less. Missing or malformed metrics are errors too.
 """
 
 from __future__ import annotations
@@ -35,17 +36,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Where DVC 3 keeps a file of md5 HASH in a project's default cache (checked before importing DVC).
-_CACHE = ".dvc/cache/files/md5"
-
-
 @dataclass(frozen=True)
 class Baseline:
-    """The commit the candidate is compared with, and how it was chosen."""
+    """The commit the candidate is compared with, and how it was chosen (`none`: nothing to compare with)."""
 
     ref: str
-    source: Literal["argument", "registry", "merge-base"]
-    commit: str
+    source: Literal["argument", "registry", "merge-base", "none"]
+    commit: str | None
 
 
 @dataclass
@@ -62,6 +59,11 @@ class Side:
     #: The evaluate stage's plot data kept in git: curve points by name, actual/predicted pairs.
     curves: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     pairs: list[tuple[str, str]] | None = None
+    #: Where each DVC output came from: workspace, cache, remote or reproduced.
+    sources: dict[str, str] = field(default_factory=dict)
+    #: The model file and the test split, when asked for (to time the model).
+    model: Path | None = None
+    test: Path | None = None
 
 
 def resolve(repo: str | Path, params: Params, explicit: str | None = None) -> Baseline:
@@ -83,6 +85,9 @@ def resolve(repo: str | Path, params: Params, explicit: str | None = None) -> Ba
         base = git.merge_base(repo, branch, cfg.remote)
     except GitError as exc:
         raise GateError(f"{exc}; pass --baseline REF") from exc
+    if base == git.head(repo):  # HEAD is the tip of the branch (a push to main): nothing to compare with
+        return Baseline(f"none: no {model!r} version in stage {cfg.stage!r} yet, and HEAD is on {branch}",
+                        "none", None)
     return Baseline(f"merge base with {branch}", "merge-base", base)
 
 
@@ -171,8 +176,8 @@ def _read_file(root: Path) -> Callable[[str], str | None]:
     return read
 
 
-def workspace(repo: str | Path, params: Params, commit: str) -> Side:
-    """The candidate: the workspace's own outputs (the gate checks they belong to HEAD)."""
+def workspace(repo: str | Path, params: Params, commit: str, files: bool = False) -> Side:
+    """The candidate: the workspace's own outputs (the gate checks they belong to HEAD); `files`: model and test too."""
     root, paths = Path(repo), params.paths
     metrics_file = root / paths.metrics
     if not metrics_file.is_file():
@@ -185,14 +190,23 @@ def workspace(repo: str | Path, params: Params, commit: str) -> Side:
     predictions = root / paths.predictions
     if predictions.is_file():
         snap.predictions = _read_predictions(predictions, paths.predictions)
+        snap.sources["predictions"] = "workspace"
     else:
         snap.note = f"{paths.predictions} is not in the workspace (run `dvc repro`, or `dvc pull`)"
+    if files:
+        for name in ("model", "test"):
+            file = root / getattr(paths, name)
+            if not file.is_file():
+                raise GateError(f"{getattr(paths, name)}: not in the workspace (run `dvc repro`, or `dvc pull`)")
+            setattr(snap, name, file)
+            snap.sources[name] = "workspace"
     _plot_data(snap, _read_file(root), paths.plots)
     return snap
 
 
-def at_commit(repo: str | Path, commit: str, current: Params) -> Side:
-    """The baseline: metrics, params, lock and plot data from git at `commit`, predictions from DVC."""
+def at_commit(repo: str | Path, commit: str, current: Params, *, label: str = "baseline",
+              files: bool = False) -> Side:
+    """A commit's side: metrics, params, lock, plot data from git; predictions (`files`: model, test) from DVC."""
     short = commit[:7]
 
     def read(*paths: str) -> dict[str, str | None]:
@@ -208,29 +222,41 @@ def at_commit(repo: str | Path, commit: str, current: Params) -> Side:
     plots = [f"{paths['plots']}/{name}" for name in (*map(outputs.curve_file, outputs.CURVES), outputs.PAIRS_FILE)]
     files = read(paths["metrics"], paths["signature"], *plots)
     if files[paths["metrics"]] is None:
-        raise GateError(f"baseline {short}: {paths['metrics']} is not committed there (no metrics to compare with)")
+        raise GateError(f"{label} {short}: {paths['metrics']} is not committed there (no metrics to compare with)")
     # A baseline older than today's metric names: its number of classes says what its `f1` was.
     metrics = registry.readable(parse_metrics(files[paths["metrics"]], f"{paths['metrics']} at {short}"),
                                 _classes(files[paths["signature"]]))
     lock = _yaml(first["dvc.lock"], f"dvc.lock at {short}")
     snap = Side(commit, paths["metrics"], metrics, params, lock,
                 diff.test_md5(lock, paths["predictions"], paths["test"]))
-    snap.predictions, snap.note = _predictions_at(repo, commit, paths["predictions"], lock)
+    wanted = {"predictions": paths["predictions"]}
+    if files:
+        wanted.update(model=paths["model"], test=paths["test"])
+    found = _outputs(repo, commit, wanted, lock, label, current.gate.baseline.reproduce)
+    for name, output in found.items():
+        if output is None and name == "predictions":
+            snap.note = f"{wanted[name]} is not a DVC output at {short}"
+        elif output is None:
+            raise GateError(f"{label} {short}: {wanted[name]} is not a DVC output there")
+        else:
+            snap.sources[name] = output.source
+            snap.note = output.note or snap.note
+            if name == "predictions":
+                snap.predictions = _read_predictions(output.file, f"{wanted[name]} at {short}")
+            else:
+                setattr(snap, name, output.file)
     _plot_data(snap, files.get, paths["plots"])
     return snap
 
 
-def _predictions_at(repo: str | Path, commit: str, path: str, lock: dict[str, Any]) -> tuple[Any, str | None]:
-    """One DVC output of `commit`, by the hash its dvc.lock records: from the cache, else from the remote."""
-    short = commit[:7]
-    md5 = snapshot.dvc_hash(repo, commit, path, lock)
-    if not md5:
-        return None, f"{path} is not a DVC output at {short}"
-    cached = Path(repo, _CACHE, md5[:2], md5[2:])
-    if not cached.is_file():
-        log.info("%s at %s is not in the local cache: fetching it from the DVC remote", path, short)
-        try:
-            cached = snapshot.dvc_cached(repo, commit, path, md5)
-        except SnapshotError as exc:
-            return None, str(exc)
-    return _read_predictions(cached, f"{path} at {short}"), None
+def _outputs(repo: str | Path, commit: str, wanted: dict[str, str], lock: dict[str, Any], label: str,
+             reproduce: bool) -> dict[str, snapshot.Output | None]:
+    """The DVC outputs `wanted` ({name: path}) of `commit`; a GateError says how to provide a missing one."""
+    try:
+        found = snapshot.dvc_outputs(repo, commit, wanted.values(), lock, reproduce=reproduce)
+    except SnapshotError as exc:
+        how = ("its data cannot be had here: `dvc push` it where it was made, or restore the DVC cache"
+               if reproduce else "`dvc push` where it was made, restore the DVC cache, "
+               "or let the gate reproduce it (gate.baseline.reproduce: true)")
+        raise GateError(f"{label} {commit[:7]}: {exc}; {how}") from exc
+    return {name: found[path] for name, path in wanted.items()}

@@ -36,7 +36,35 @@ def run(params: Params, current: str | None = None, reference: str | None = None
     ref = sources.resolve_reference(params)
     cur = sources.Table(current or params.monitor.current, params.monitor.read.batch_rows)
     log.info("reference %s: %d rows; current %s: %d rows", ref.table.path, ref.table.rows, cur.path, cur.rows)
-    return compare(ref, cur, params.monitor)
+    report = compare(ref, cur, params.monitor)
+    return model_age(report, params) if params.monitor.max_model_age else report
+
+
+def model_age(report: dict[str, Any], params: Params, repo: str = ".",
+              now: dt.datetime | None = None) -> dict[str, Any]:
+    """Add the prod model's age to the report; one older than `monitor.max_model_age` raises the drift alert.
+
+    A model is refreshed on a schedule as well as on drift: the world moves on whether or not
+    the inputs show it yet. Its age runs from its training (the registry records it).
+    """
+    from gitml.config import duration_seconds
+    from gitml.registry import tags
+
+    limit = params.monitor.max_model_age
+    prod = tags.in_stage(params.registry.artifact, "prod", repo)
+    if prod is None:
+        report["model_age"] = {"status": "not_available", "note": "no version is in prod"}
+        return report
+    age = ((now or dt.datetime.now(dt.UTC)) - dt.datetime.fromisoformat(prod.trained_at)).total_seconds()
+    stale = age > duration_seconds(limit)
+    report["model_age"] = {"status": "stale" if stale else "ok", "version": prod.version,
+                           "trained_at": prod.trained_at, "age_days": round(age / 86400, 2), "max_model_age": limit}
+    if stale:
+        report.setdefault("alerts", []).insert(0, (
+            f"the prod model {prod.version} was trained {age / 86400:.0f} days ago ({prod.trained_at}), "
+            f"longer ago than monitor.max_model_age ({limit}): retrain it"))
+        report.update(status=status.DRIFT, drift=True)
+    return report
 
 
 def compare(ref: sources.Reference, cur: sources.Table, monitor: Monitor) -> dict[str, Any]:

@@ -35,18 +35,22 @@ _SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
 
 class Table:
-    """A CSV/Parquet file or folder, read column subsets at a time in record batches."""
+    """A CSV/Parquet file or folder, local or at an fsspec URL (s3://...), read column subsets at a time."""
 
     def __init__(self, path: str | Path, batch_rows: int = 65536) -> None:
         import pyarrow.dataset as ds
 
-        files, fmt = _files(Path(path))
+        if io.is_url(path):
+            files, fmt, filesystem = _remote_files(str(path))
+        else:
+            (files, fmt), filesystem = _files(Path(path)), None
         if fmt == "csv":
             # CSV has no schema of its own: parse once, with one schema for all files.
-            dataset = ds.dataset(_read_csv(files))
+            dataset = ds.dataset(_read_csv(files, filesystem))
         else:
-            dataset = ds.dataset([str(f) for f in files], format="parquet", schema=_parquet_schema(files))
-        self._open(dataset, Path(path), batch_rows)
+            dataset = ds.dataset([str(f) for f in files], format="parquet", schema=_parquet_schema(files, filesystem),
+                                 filesystem=filesystem)
+        self._open(dataset, str(path) if io.is_url(path) else Path(path), batch_rows)
 
     @classmethod
     def from_arrow(cls, table: pa.Table, name: str = "<memory>", batch_rows: int = 65536) -> Table:
@@ -57,7 +61,7 @@ class Table:
         self._open(ds.dataset(table), Path(name), batch_rows)
         return self
 
-    def _open(self, dataset: ds.Dataset, path: Path, batch_rows: int) -> None:
+    def _open(self, dataset: ds.Dataset, path: str | Path, batch_rows: int) -> None:
         import pyarrow as pa
 
         self.path, self.batch_rows, self._dataset = path, batch_rows, dataset
@@ -106,9 +110,8 @@ def _files(path: Path) -> tuple[list[Path], str]:
     if path.is_file():
         candidates = [path]
     elif path.is_dir():
-        # Hidden files are files being written (the prediction log renames them into place).
         candidates = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES
-                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
+                            and not _hidden(p.relative_to(path).as_posix()))
         if not candidates:
             raise DataError(f"{path}: folder has no CSV or Parquet files")
     else:
@@ -124,6 +127,40 @@ def _files(path: Path) -> tuple[list[Path], str]:
     return candidates, fmt
 
 
+def _hidden(relative: str) -> bool:
+    # Hidden files are files being written (the prediction log renames them into place).
+    return any(part.startswith(".") for part in relative.split("/"))
+
+
+def _remote_files(url: str) -> tuple[list[str], str, Any]:
+    """The data files under an fsspec URL, their format, and a pyarrow filesystem reading them."""
+    from pyarrow import fs as pafs
+
+    store, root = io.filesystem(url)
+    try:
+        if store.isfile(root):
+            infos = {root: store.info(root)}
+        elif store.isdir(root):
+            infos = {path: info for path, info in store.find(root, detail=True).items()
+                     if Path(path).suffix.lower() in _SUFFIXES and not _hidden(path[len(root):].strip("/"))}
+            if not infos:
+                raise DataError(f"{url}: folder has no CSV or Parquet files")
+        else:
+            raise DataError(f"{url}: data file or folder not found")
+    except DataError:
+        raise
+    except Exception as exc:  # the store's client raises its own types (botocore, google, OSError, ...)
+        raise DataError(f"{url}: cannot be read: {reason(exc)}") from exc
+    files = sorted(infos)
+    formats = {_SUFFIXES.get(Path(f).suffix.lower(), "parquet") for f in files}
+    if len(formats) > 1:
+        raise DataError(f"{url}: mixes CSV and Parquet files; keep one format per folder")
+    for file in files:
+        if not infos[file].get("size"):
+            raise DataError(f"{store.unstrip_protocol(file)}: data file is empty")
+    return files, formats.pop(), pafs.PyFileSystem(pafs.FSSpecHandler(store))
+
+
 def _read_each(files: list[Path], read: Callable[[Path], Any], fmt: str) -> list[Any]:
     import pyarrow as pa
 
@@ -136,26 +173,35 @@ def _read_each(files: list[Path], read: Callable[[Path], Any], fmt: str) -> list
     return results
 
 
-def _parquet_schema(files: list[Path]) -> pa.Schema:
+def _parquet_schema(files: list[Path], filesystem: Any = None) -> pa.Schema:
     """One schema for all files, so a column added to later log files is still seen."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    def read(path: Path) -> pa.Schema:
+        return pq.read_schema(path, filesystem=filesystem)
+
     try:
-        return pa.unify_schemas(_read_each(files, pq.read_schema, "parquet"), promote_options="permissive")
+        return pa.unify_schemas(_read_each(files, read, "parquet"), promote_options="permissive")
     except (pa.ArrowException, TypeError) as exc:
         raise DataError(f"{files[0].parent}: files disagree on column types: {exc}") from exc
 
 
-def _read_csv(files: list[Path]) -> pa.Table:
+def _read_csv(files: list[Path], filesystem: Any = None) -> pa.Table:
     """The CSV files as one table; missing cells (`gitml.core.io.CSV_MISSING`) are nulls, as in Parquet."""
     import pyarrow as pa
     from pyarrow import csv
 
     options = csv.ConvertOptions(null_values=sorted(io.CSV_MISSING), strings_can_be_null=True)
+
+    def read(path: Path) -> pa.Table:
+        if filesystem is None:
+            return csv.read_csv(path, convert_options=options)
+        with filesystem.open_input_stream(str(path)) as stream:
+            return csv.read_csv(stream, convert_options=options)
+
     try:
-        return pa.concat_tables(_read_each(files, lambda f: csv.read_csv(f, convert_options=options), "csv"),
-                                promote_options="permissive")
+        return pa.concat_tables(_read_each(files, read, "csv"), promote_options="permissive")
     except pa.ArrowException as exc:
         raise DataError(f"{files[0].parent}: CSV files disagree on column types: {exc}") from exc
 
@@ -226,8 +272,8 @@ def resolve_reference(params: Params, repo: str | Path = ".") -> Reference:
 def prod_reference(params: Params, version: str, commit: str, repo: str | Path = ".") -> Reference:
     """The training features, signature, test predictions, metrics and importance at the prod model's commit.
 
-    DVC-tracked files are read in place from the DVC cache (fetched from the remote if
-    missing), with the paths that commit's own params.yaml declared.
+    DVC-tracked files are read in place from the DVC cache (fetched from the remote, or
+    reproduced at that commit, if missing), with the paths that commit's own params.yaml declared.
     """
     from gitml.vcs import snapshot
 
@@ -237,26 +283,22 @@ def prod_reference(params: Params, version: str, commit: str, repo: str | Path =
     def path(key: str) -> str:
         return declared.get(key) or getattr(params.paths, key)
 
-    def cached(key: str) -> Path | None:
-        md5 = snapshot.dvc_hash(repo, commit, path(key), lock)
-        return snapshot.dvc_cached(repo, commit, path(key), md5) if md5 else None
-
     def small_json(key: str) -> Any:
         raw = snapshot.read_any(repo, commit, path(key), lock)
         return None if raw is None else _parse_json(raw, f"{path(key)} at {commit[:12]}")
 
     batch = params.monitor.read.batch_rows
-    train = cached("train")
+    found = snapshot.dvc_outputs(repo, commit, [path("train"), path("predictions")], lock, reproduce=True)
+    train, predictions = (found[path(key)] for key in ("train", "predictions"))
     if train is None:
         raise DataError(f"{path('train')}: DVC does not track it at the prod model's commit {commit[:12]}")
-    predictions = cached("predictions")
     importance = small_json("importance")
     where = f"{path('importance')} at {commit[:12]}"
     return Reference(
-        table=Table(train, batch),
+        table=Table(train.file, batch),
         signature=small_json("signature") or signature_from_contract(params),
         origin={"source": "prod", "version": version, "commit": commit, "path": path("train")},
-        predictions=Table(predictions, batch) if predictions else None,
+        predictions=Table(predictions.file, batch) if predictions else None,
         metrics=small_json("metrics"),
         importance=None if importance is None else outputs.parse_importance(importance, where),
         importance_source=where,

@@ -133,6 +133,9 @@ def context(params: Params) -> dict[str, Any]:
         "importance_plot": importance_plot,
         "lineage": [_file(p) for p in (paths.raw, paths.train, paths.test, paths.model)],
         "params_digest": params_digest,
+        # Timings vary from run to run, so the card (a reproducible output) shows only what does not;
+        # latency, throughput, load time and memory are measured against the baseline by the gate.
+        "model_mb": Path(paths.model).stat().st_size / (1024 * 1024),
     }
 
 

@@ -53,6 +53,10 @@ _FIELDS = ("%(refname:strip=2)", "%(objecttype)", "%(objectname)", "%(*objectnam
 _SEP, _END = "\x1f", "\x1e"
 #: Trailer keys gitml writes into version and assignment tag messages.
 GATE, METRICS, FORCED, MODEL_HASH = "gitml-gate", "gitml-metrics", "gitml-forced", "gitml-model-md5"
+#: ... and, on an assignment to a gated stage, the version the gate compared it with.
+BASELINE = "gitml-baseline"
+#: When the version's model was trained: the commit that first recorded its hash in dvc.lock.
+TRAINED_AT = "gitml-trained-at"
 _TRAILER = re.compile(r"^(gitml-[a-z0-9-]+): ?(.*)$")
 
 
@@ -111,6 +115,11 @@ class Version:
     @property
     def forced(self) -> str | None:
         return self.trailers.get(FORCED)
+
+    @property
+    def trained_at(self) -> str:
+        """When the model was trained (ISO 8601); a version registered before gitml recorded it: its tag's date."""
+        return self.trailers.get(TRAINED_AT) or self.date
 
 
 @dataclass

@@ -9,14 +9,23 @@ again; when another writer registered the same commit at the same moment, the la
 one version. The gate verdict and headline metrics of the commit go into the version
 tag's message as `gitml-*` trailers, and `promote` refuses a version whose gate failed
 unless forced, with the reason on record.
+
+The registry sits below the gate (the gate reads the registry for its baseline), so it
+never imports it: the gate comes in as a function. `register` takes one that runs the
+gate on HEAD, called when HEAD has no gate report, so every version records a real
+verdict. `promote` to a gated stage (`registry.gated_stages`, default prod) takes one
+that compares two commits from their own outputs: the version against the stage's
+current holder. A tag message is a record for people, never evidence: a forged or
+hand-edited `gitml-gate: pass` promotes nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -25,7 +34,7 @@ from gitml.core.errors import GitError, RegistryError
 from gitml.core.names import in_tag
 from gitml.core.text import quoted
 from gitml.registry import tags
-from gitml.registry.tags import FORCED, GATE, METRICS, MODEL_HASH
+from gitml.registry.tags import BASELINE, FORCED, GATE, METRICS, MODEL_HASH, TRAINED_AT
 from gitml.vcs import git, snapshot
 
 log = logging.getLogger(__name__)
@@ -44,6 +53,25 @@ class Created:
     version: str
     commit: str
     pushed: str | None = None
+    #: The gate's conclusion when the command ran it (register without a report, promote to a gated stage).
+    judged: Judged | None = None
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What the gate concluded about a candidate commit."""
+
+    verdict: Literal["pass", "fail", "error"]
+    #: The gate's one-line summary, or why it could not evaluate.
+    detail: str
+    #: The metrics that failed.
+    failed: list[str] = field(default_factory=list)
+
+
+#: Runs the gate on HEAD (the workspace) and writes its report: `register` calls it when there is none.
+RunGate = Callable[[], Judged]
+#: The gate's comparison of a candidate commit with a baseline commit (None: the policy's floors alone).
+Compare = Callable[[str, str | None], Judged]
 
 
 def bump(latest: str | None, part: Bump) -> str:
@@ -114,6 +142,13 @@ def declared_artifact(repo: Path, commit: str, artifact: str) -> str:
         raise RegistryError(f"unknown model {quoted(artifact)}: {dvc_file} does not declare it under artifacts: "
                             f"(declared: {names})")
     return f"{folder}/{declared['path']}" if folder else str(declared["path"])
+
+
+def trained_at(repo: Path, commit: str, model_md5: str) -> str:
+    """When the model of hash `model_md5` was trained: the date of the oldest commit (of `commit`'s history)
+    whose dvc.lock records it, so registering a later commit with the same model keeps its age."""
+    dates = git.run(repo, "log", "--reverse", "--format=%cI", f"-S{model_md5}", commit, "--", "dvc.lock").split()
+    return dates[0] if dates else git.run(repo, "log", "-1", "--format=%cI", commit).strip()
 
 
 def _message(subject: str, fields: dict[str, str | None]) -> str:
@@ -218,13 +253,26 @@ def _check_version(version: str, state: tags.Artifact | None, artifact: str, tak
                                 "use --force --reason if that is intended")
 
 
+def _head_verdict(repo: Path, params: Params, commit: str, gate: RunGate | None) -> tuple[str, str]:
+    """HEAD's gate verdict and where it comes from: its report, else the gate run now (when given)."""
+    verdict, report = gate_verdict(repo, params.paths.gate_report, commit)
+    if verdict != "none" or gate is None:
+        return verdict, str(report)
+    log.warning("no gate report for HEAD in %s: running the gate", params.paths.gate_report)
+    judged = gate()
+    return judged.verdict, judged.detail
+
+
 def register(params: Params, repo: str | Path = ".", *, artifact: str | None = None, part: Bump = "patch",
              version: str | None = None, force: bool = False, reason: str | None = None,
-             push: str | None = None) -> Created:
+             push: str | None = None, allow_failed: bool = False, gate: RunGate | None = None) -> Created:
     """Register HEAD as the next version of `artifact` (default: registry.artifact).
 
-    A commit whose version was deregistered gets that version back (as GTO does), under a
-    tag with a counter (`NAME@vX.Y.Z#N`), so a commit keeps one version number.
+    The version records HEAD's gate verdict: its report, else what `gate` says now. A verdict
+    `error` is refused, and `fail` too unless `allow_failed` (CI records every merged commit;
+    a failed version is never promoted without --force). A commit whose version was
+    deregistered gets that version back (as GTO does), under a tag with a counter
+    (`NAME@vX.Y.Z#N`), so a commit keeps one version number.
     """
     repo = Path(repo)
     cfg = params.registry
@@ -238,16 +286,18 @@ def register(params: Params, repo: str | Path = ".", *, artifact: str | None = N
     model_md5 = snapshot.dvc_hash(repo, commit, path, lock)
     if model_md5 is None:
         raise RegistryError(f"{artifact}: HEAD's dvc.lock records no output {path} (run `dvc repro` and commit)")
-    verdict, report = gate_verdict(repo, params.paths.gate_report, commit)
-    if verdict in {"fail", "error"} and not forced:
-        raise RegistryError(f"{artifact}: the gate's verdict for HEAD is {verdict!r} ({report}); "
-                            "fix the model, or use --force --reason")
+    verdict, source = _head_verdict(repo, params, commit, gate)
+    if (verdict == "error" or (verdict == "fail" and not allow_failed)) and not forced:
+        hint = ", --allow-failed to record it as failed" if verdict == "fail" else ""
+        raise RegistryError(f"{artifact}: the gate's verdict for HEAD is {verdict!r} ({source}); "
+                            f"fix the model{hint}, or use --force --reason")
     if verdict == "none" and cfg.require_gate and not forced:
         raise RegistryError(f"{artifact}: no gate report for HEAD in {params.paths.gate_report} "
                             "(registry.require_gate is on)")
     metrics = snapshot.read_any(repo, commit, params.paths.metrics, lock)
     headline = tags.headline(json.loads(metrics) if metrics else None, cfg.headline_metrics)
     wanted = version
+    trained = trained_at(repo, commit, model_md5)
 
     def plan(found: list[tags.Tag]) -> _Plan:
         state = _artifact(found, artifact)
@@ -266,7 +316,7 @@ def register(params: Params, repo: str | Path = ".", *, artifact: str | None = N
             _check_version(chosen, state, artifact, taken, forced)
         name = f"{in_tag(artifact)}@{chosen}" + (f"#{tags.next_number(found, artifact)}" if again else "")
         message = _message(f"Registering artifact {artifact} version {chosen}", {
-            GATE: verdict, MODEL_HASH: model_md5,
+            GATE: verdict, MODEL_HASH: model_md5, TRAINED_AT: trained,
             METRICS: json.dumps(headline, separators=(",", ":")) if headline else None, FORCED: forced,
         })
         return _Plan(name, artifact, chosen, commit, message)
@@ -292,30 +342,76 @@ def _resolve(artifact: str, version: str, stages: list[str], found: list[tags.Ta
     return tags.find(artifact, version=None if source else version, stage=source, tags=found)
 
 
+def _recompute(artifact: str, found: tags.Version, stage: str, read: list[tags.Tag],
+               compare: Compare | None) -> tuple[Judged, tags.Version | None]:
+    """The gate's comparison of `found` with the stage's current holder, from both commits' outputs."""
+    if compare is None:
+        raise RegistryError(f"stage {stage!r} is gated (registry.gated_stages): promoting to it needs the gate's "
+                            "comparison, which `gitml promote` runs")
+    holder = next((v for v in tags.versions(read).get(artifact, []) if stage in v.stages), None)
+    against = f"{holder.version} (now in {stage!r})" if holder else f"no baseline (nothing is in {stage!r} yet)"
+    log.warning("recomputing the gate: %s %s against %s", artifact, found.version, against)
+    judged = compare(found.commit, holder.commit if holder else None)
+    if judged.verdict == "fail":
+        raise RegistryError(f"{artifact} {found.version} may not go to {stage!r}: the gate, recomputed against "
+                            f"{against} from both commits' outputs, fails on {', '.join(judged.failed)}; "
+                            "promote another version, or use --force --reason")
+    if judged.verdict != "pass":
+        raise RegistryError(f"{artifact} {found.version} may not go to {stage!r}: the gate could not compare it "
+                            f"with {against}: {judged.detail}")
+    return judged, holder
+
+
+def _check_recorded(found: tags.Version, require_gate: bool) -> None:
+    """A stage that is not gated goes by the verdict recorded at registration."""
+    if found.gate in {"fail", "error"}:
+        raise RegistryError(f"{found.artifact} {found.version}: its gate verdict is {found.gate!r}; "
+                            "promote another version, or use --force --reason")
+    if found.gate == "none" and require_gate:
+        raise RegistryError(f"{found.artifact} {found.version}: registered without a gate verdict "
+                            "(registry.require_gate is on)")
+
+
 def promote(params: Params, artifact: str, version: str, stage: str, repo: str | Path = ".", *,
-            force: bool = False, reason: str | None = None, push: str | None = None) -> Created:
-    """Assign `stage` to a registered version: `vX.Y.Z`, `latest`, or the version now in a stage."""
+            force: bool = False, reason: str | None = None, push: str | None = None,
+            compare: Compare | None = None) -> Created:
+    """Assign `stage` to a registered version: `vX.Y.Z`, `latest`, or the version now in a stage.
+
+    A gated stage trusts no recorded verdict: `compare` recomputes the gate against the stage's
+    holder. Other stages refuse a version whose recorded verdict is fail or error. Both yield to
+    `force` with a `reason`.
+    """
     repo = Path(repo)
     stages = params.registry.stages
     forced = _check_force(force, reason)
     _check_push(repo, push)
     if stage not in stages:
         raise RegistryError(f"--stage {quoted(stage)} is not declared in registry.stages ({', '.join(stages)})")
-    def plan(found: list[tags.Tag]) -> _Plan:
-        target = _resolve(artifact, version, stages, found)
+    found = _resolve(artifact, version, stages, tags.read_tags(repo, artifact))
+    if stage in found.stages:
+        raise RegistryError(f"{artifact} {found.version} is in {quoted(stage)} already")
+    judged, holder = None, None
+    if not forced and stage in params.registry.gated_stages:
+        judged, holder = _recompute(artifact, found, stage, tags.read_tags(repo, artifact), compare)
+    elif not forced:
+        _check_recorded(found, params.registry.require_gate)
+
+    def plan(current: list[tags.Tag]) -> _Plan:
+        target = _resolve(artifact, version, stages, current)
+        now = next((v for v in tags.versions(current).get(artifact, []) if stage in v.stages), None)
+        if target.commit != found.commit or (judged and (now.commit if now else None) !=
+                                              (holder.commit if holder else None)):
+            raise RegistryError(f"{artifact}: the registry changed while the gate ran; run `gitml promote` again")
         if stage in target.stages:
             raise RegistryError(f"{artifact} {target.version} is in {quoted(stage)} already")
-        if target.gate in {"fail", "error"} and not forced:
-            raise RegistryError(f"{artifact} {target.version}: its gate verdict is {target.gate!r}; "
-                                "promote another version, or use --force --reason")
-        if target.gate == "none" and params.registry.require_gate and not forced:
-            raise RegistryError(f"{artifact} {target.version}: registered without a gate verdict "
-                                "(registry.require_gate is on)")
-        name = f"{in_tag(artifact)}#{stage}#{tags.next_number(found, artifact)}"
+        name = f"{in_tag(artifact)}#{stage}#{tags.next_number(current, artifact)}"
         subject = f"Assigning stage {stage} to artifact {artifact} version {target.version}"
-        return _Plan(name, artifact, target.version, target.commit, _message(subject, {FORCED: forced}))
+        return _Plan(name, artifact, target.version, target.commit, _message(subject, {
+            GATE: judged.verdict if judged else None,
+            BASELINE: (holder.version if holder else "none") if judged else None, FORCED: forced,
+        }))
 
-    return _write(repo, plan, push)
+    return dataclasses.replace(_write(repo, plan, push), judged=judged)
 
 
 def unassign(params: Params, artifact: str, version: str, stage: str, repo: str | Path = ".", *,

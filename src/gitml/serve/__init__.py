@@ -9,6 +9,6 @@ package is cheap; `gitml.serve.main.create_app` is the app factory.
 from __future__ import annotations
 
 __all__ = [
-    "batch", "batcher", "deps", "inputs", "main", "metrics", "middleware", "model", "predlog", "protocol", "routers",
-    "schemas", "service", "settings", "workers",
+    "batch", "batcher", "deps", "inputs", "logsink", "main", "metrics", "middleware", "model", "predlog", "protocol",
+    "routers", "schemas", "service", "settings", "workers",
 ]

@@ -235,9 +235,12 @@ class PredictionLog:
     """Buffered, rotated, atomic Parquet log written by one background thread."""
 
     def __init__(self, config: LogConfig, on_write: Callable[[int], None] | None = None,
-                 on_drop: Callable[[int], None] | None = None) -> None:
+                 on_drop: Callable[[int], None] | None = None, *, directory: Path | None = None,
+                 on_closed: Callable[[Path], None] | None = None) -> None:
         self.config = config
-        self.directory = Path(config.dir)
+        self.directory = directory or Path(config.dir)
+        #: Called with each part once it is closed and visible (e.g. to upload it: gitml.serve.logsink).
+        self._on_closed = on_closed or (lambda path: None)
         self._on_write = on_write or (lambda n: None)
         self._on_drop = on_drop or (lambda n: None)
         self._lock = threading.Lock()
@@ -399,5 +402,7 @@ class PredictionLog:
             if raise_errors:
                 raise
             return
-        log.info("prediction log: wrote %s", _published(self._part.path))
+        published = _published(self._part.path)
+        log.info("prediction log: wrote %s", published)
         self._part = None
+        self._on_closed(published)

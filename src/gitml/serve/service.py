@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from gitml.core.errors import GitmlError, RequestError
-from gitml.serve import inputs, model
+from gitml.serve import inputs, logsink, model
 from gitml.serve.batcher import Job, MicroBatcher
 from gitml.serve.metrics import Metrics
 from gitml.serve.predlog import Entry, PredictionLog
@@ -33,8 +33,12 @@ class Service:
         self.bundle = bundle
         self.metrics = Metrics()
         self.predlog: PredictionLog | None = None
+        self.uploads: logsink.Uploader | None = None
         if self.config.log.enabled:
-            self.predlog = PredictionLog(self.config.log, self.metrics.log_rows.inc, self.metrics.log_dropped.inc)
+            self.uploads = logsink.uploader(self.config.log)
+            self.predlog = PredictionLog(self.config.log, self.metrics.log_rows.inc, self.metrics.log_dropped.inc,
+                                         directory=logsink.local_dir(self.config.log),
+                                         on_closed=self.uploads.put if self.uploads else None)
         batching = self.config.micro_batch
         self.batcher = MicroBatcher(self._predict, batching.max_rows, batching.max_wait_ms / 1000.0)
         self._reload_lock = asyncio.Lock()
@@ -46,6 +50,8 @@ class Service:
         if self.bundle is None:
             self.bundle = await asyncio.to_thread(self._load)
         self.metrics.serving(self.bundle.info.name, self.bundle.info.version)
+        if self.uploads is not None:
+            self.uploads.start()
         if self.predlog is not None:
             self.predlog.start()
         self.batcher.start()
@@ -54,6 +60,8 @@ class Service:
         await self.batcher.close()
         if self.predlog is not None:
             await asyncio.to_thread(self.predlog.close, self.config.graceful_timeout_s)
+        if self.uploads is not None:
+            await asyncio.to_thread(self.uploads.close, self.config.graceful_timeout_s)
         self.metrics.process_exit()
 
     def _load(self) -> model.Bundle:

@@ -1,10 +1,11 @@
-"""Every dvc process gitml starts, and the one use of DVC's library: a cache file by its hash.
+"""Every dvc process gitml starts, and the few uses of DVC's library: cache files by hash, config.
 
 DVC runs as `python -m dvc` of this interpreter, so the dvc gitml was installed with is
 the one that runs (whatever `dvc` is first on PATH), with this interpreter's folder first
 on its PATH, so the `python` of each stage's command is this one too: `gitml repro` works
 from outside the virtualenv, called by its path. A failure is a DvcError naming the
-command and DVC's last line of output.
+command and DVC's last line of output; a remote that cannot be read is a DvcError
+naming the remote and its URL.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from gitml.core.errors import DvcError
-from gitml.core.text import cut
+from gitml.core.text import cut, reason
 
 log = logging.getLogger(__name__)
 
@@ -60,25 +62,60 @@ def run_json(repo: str | Path, *args: str) -> Any:
         raise DvcError(f"`dvc {' '.join(args)} --json` printed no JSON: {cut(out, 200)!r}") from exc
 
 
-def cached_file(repo: str | Path, md5: str, what: str) -> Path:
-    """The local DVC cache file holding `md5`, fetched from the DVC remote first if it is missing.
+def fetch(repo: str | Path, md5s: Iterable[str], what: str) -> dict[str, tuple[Path, Literal["cache", "remote"]]]:
+    """Where each md5 is in the local DVC cache, pulling the missing ones from the default remote first.
 
     By hash, from the workspace's remote config: the commit that recorded the hash may name a
-    relative or credential-less remote. `what` names the file in messages.
+    relative or credential-less remote. An md5 neither here nor on the remote is left out; a
+    remote that cannot be read (unreachable, no credentials) is a DvcError naming it.
     """
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
     from dvc_data.hashfile.hash_info import HashInfo
 
+    found: dict[str, tuple[Path, Literal["cache", "remote"]]] = {}
     try:
         with Repo(str(repo)) as dvc_repo:
-            cached = Path(dvc_repo.cache.local.oid_to_path(md5))
-            if not cached.is_file():
-                log.info("%s: not in the local DVC cache; fetching it from the remote", what)
-                dvc_repo.cloud.pull([HashInfo("md5", md5)])
+            paths = {md5: Path(dvc_repo.cache.local.oid_to_path(md5)) for md5 in md5s}
+            found = {md5: (path, "cache") for md5, path in paths.items() if path.is_file()}
+            missing = [md5 for md5 in paths if md5 not in found]
+            name = dvc_repo.config["core"].get("remote")
+            if missing and name:
+                url = (dvc_repo.config["remote"].get(name) or {}).get("url")
+                log.info("%s: not in the local DVC cache; fetching from the DVC remote %r (%s)", what, name, url)
+                try:
+                    dvc_repo.cloud.pull([HashInfo("md5", md5) for md5 in missing])
+                except Exception as exc:  # the remote's client raises its own types (botocore, OSError, ...)
+                    raise DvcError(f"{what}: cannot read the DVC remote {name!r} ({url}): {reason(exc)}") from exc
+                found.update({md5: (paths[md5], "remote") for md5 in missing if paths[md5].is_file()})
     except DvcException as exc:
-        raise DvcError(f"{what}: cannot fetch from the DVC remote: {exc}") from exc
-    return cached
+        raise DvcError(f"{what}: {exc}") from exc
+    return found
+
+
+def share_cache(worktree: Path, repo: str | Path) -> bool:
+    """Point `worktree`'s DVC at `repo`'s cache (and local config, e.g. remote credentials).
+
+    Its own per-repository state goes inside the worktree, so removing the worktree removes
+    everything DVC kept about it. Whether the worktree has a default remote to pull from.
+    """
+    from dvc.config import Config
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with Repo(str(repo)) as dvc_repo:
+            cache_dir = dvc_repo.cache.local_cache_dir
+        local = Config(dvc_dir=str(Path(repo, ".dvc")), validate=False).load_one("local")
+        target = Config(dvc_dir=str(worktree / ".dvc"), validate=False)
+        with target.edit("local") as conf:
+            for section, values in local.items():
+                conf.setdefault(section, {}).update(values)
+            conf.setdefault("cache", {})["dir"] = cache_dir
+            conf.setdefault("core", {})["site_cache_dir"] = str(worktree / ".dvc" / "tmp" / "site")
+        return bool(Config(dvc_dir=str(worktree / ".dvc"))["core"].get("remote"))
+    except DvcException as exc:
+        raise DvcError(f"{worktree}: cannot share the DVC cache of {repo}: {exc}") from exc
 
 
 def where(repo: str | Path, hashes: list[str]) -> dict[str, str]:

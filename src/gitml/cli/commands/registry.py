@@ -2,6 +2,9 @@
 
 `gitml models` is the hot one (people and CI run it often): it imports only the tag
 reader and makes one git call; the others import what they need when they run.
+
+The registry sits below the gate, so this is where the two meet: `register` and `promote`
+receive the gate's own functions (run the gate on HEAD; compare two commits) as arguments.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 from gitml.core.text import flatten, number, quoted
@@ -16,7 +20,14 @@ from gitml.core.text import flatten, number, quoted
 
 def _print_created(created: Any, what: str) -> None:
     pushed = f", pushed to {created.pushed}" if created.pushed else ""
-    print(f"{created.tag}: {what} {created.artifact} {created.version} (commit {created.commit[:12]}){pushed}")
+    judged = f"; gate: {created.judged.detail}" if created.judged else ""
+    print(f"{created.tag}: {what} {created.artifact} {created.version} (commit {created.commit[:12]}){pushed}{judged}")
+
+
+def _params_path(args: argparse.Namespace) -> str:
+    from pathlib import Path
+
+    return str(Path(args.params).resolve()) if args.params else "params.yaml"
 
 
 def _params(args: argparse.Namespace) -> Any:
@@ -24,7 +35,42 @@ def _params(args: argparse.Namespace) -> Any:
 
     from gitml import config
 
-    return config.load(args.params or Path(args.repo) / "params.yaml")
+    return config.load(Path(args.repo) / _params_path(args))
+
+
+def _judged(out: dict[str, Any]) -> Any:
+    """The gate's report as the registry's `Judged`."""
+    from gitml.gate import verdict
+    from gitml.registry.write import Judged
+
+    return Judged(out["verdict"], out["error"] if out["verdict"] == "error" else out["summary"], verdict.failed(out))
+
+
+def _run_gate(args: argparse.Namespace) -> Any:
+    """The gate on HEAD's committed outputs, as `register` calls it when HEAD has no gate report."""
+
+    def run() -> Any:
+        from gitml.core.errors import GateError
+        from gitml.gate import verdict
+        from gitml.registry.write import Judged
+
+        try:
+            return _judged(verdict.run(args.repo, _params_path(args), workspace=False))
+        except GateError as exc:
+            return Judged("error", str(exc))
+
+    return run
+
+
+def _compare(args: argparse.Namespace, params: Any) -> Any:
+    """The gate's comparison of two commits, as `promote` calls it for a gated stage."""
+
+    def compare(candidate: str, baseline: str | None) -> Any:
+        from gitml.gate import verdict
+
+        return _judged(verdict.compare(args.repo, params, candidate, baseline))
+
+    return compare
 
 
 def _register(args: argparse.Namespace) -> int:
@@ -32,7 +78,7 @@ def _register(args: argparse.Namespace) -> int:
 
     created = write.register(
         _params(args), args.repo, artifact=args.name, part=args.bump, version=args.version,
-        force=args.force, reason=args.reason, push=args.push,
+        force=args.force, reason=args.reason, push=args.push, allow_failed=args.allow_failed, gate=_run_gate(args),
     )
     _print_created(created, "registered")
     return 0
@@ -41,9 +87,10 @@ def _register(args: argparse.Namespace) -> int:
 def _promote(args: argparse.Namespace) -> int:
     from gitml.registry import write
 
+    params = _params(args)
     created = write.promote(
-        _params(args), args.name, args.version, args.stage, args.repo,
-        force=args.force, reason=args.reason, push=args.push,
+        params, args.name, args.version, args.stage, args.repo,
+        force=args.force, reason=args.reason, push=args.push, compare=_compare(args, params),
     )
     _print_created(created, f"assigned {args.stage} to")
     return 0
@@ -107,10 +154,12 @@ def _models(args: argparse.Namespace) -> int:
                   file=sys.stderr)
     rows = [v for artifact in state.values() if artifact.active or args.deprecated for v in artifact.versions]
     tags.load_metrics(args.repo, rows, *_metrics_source(args.repo))
+    now = datetime.now(UTC)
     if args.json:
         print(json.dumps([{
             "name": v.artifact, "version": v.version, "stages": v.stages, "commit": v.commit, "tag": v.tag,
-            "registered_at": v.date, "registered_by": v.tagger, "gate": v.gate, "metrics": v.metrics,
+            "registered_at": v.date, "registered_by": v.tagger, "trained_at": v.trained_at,
+            "age_days": round(_age(v.trained_at, now) / 86400, 2), "gate": v.gate, "metrics": v.metrics,
             "deprecated": not state[v.artifact].active,
         } for v in rows], indent=2))
         return 0
@@ -118,16 +167,30 @@ def _models(args: argparse.Namespace) -> int:
         print("no registered models (run `gitml register`)", file=sys.stderr)
         return 0
     metric_names = list(dict.fromkeys(name for v in rows for name in v.metrics))
-    header = ["NAME", "VERSION", "STAGES", "COMMIT", "REGISTERED", "GATE", *metric_names]
+    header = ["NAME", "VERSION", "STAGES", "COMMIT", "REGISTERED", "AGE", "GATE", *metric_names]
     table = [header] + [
-        [v.artifact, v.version, ",".join(v.stages) or "-", v.commit[:8], v.date[:19].replace("T", " "), v.gate,
-         *(number(v.metrics[m]) if m in v.metrics else "-" for m in metric_names)]
+        [v.artifact, v.version, ",".join(v.stages) or "-", v.commit[:8], v.date[:19].replace("T", " "),
+         _shown_age(_age(v.trained_at, now)), v.gate, *(number(v.metrics[m]) if m in v.metrics else "-"
+                                                       for m in metric_names)]
         for v in rows
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     sys.stdout.write("".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
                              for row in table))
     return 0
+
+
+def _age(iso: str, now: datetime) -> float:
+    """Seconds since an ISO 8601 time."""
+    return (now - datetime.fromisoformat(iso)).total_seconds()
+
+
+def _shown_age(seconds: float) -> str:
+    """An age as a person reads it: 40min, 5h, 12d."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{max(0, int(seconds))}s"
 
 
 #: params sections `gitml lineage` prints (with --json, every section).
@@ -183,7 +246,8 @@ def _common(sub: argparse.ArgumentParser, params: bool = False) -> None:
 
 def _writes(sub: argparse.ArgumentParser) -> None:
     _common(sub, params=True)
-    sub.add_argument("--force", action="store_true", help="override a failed gate (needs --reason)")
+    sub.add_argument("--force", action="store_true",
+                     help="override the gate (a failed verdict, or a gated stage's comparison; needs --reason)")
     sub.add_argument("--reason", help="why --force is right; recorded in the tag message")
     sub.add_argument("--push", metavar="REMOTE", help="push the new tag to this git remote (e.g. origin)")
 
@@ -195,6 +259,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     how.add_argument("--bump", choices=["major", "minor", "patch"], default="patch", help="which part to increment")
     how.add_argument("--version", help="an explicit semantic version: vMAJOR.MINOR.PATCH, pre-releases such as "
                      "v2.0.0-rc.1 too (more than one major above the latest needs --force)")
+    sub.add_argument("--allow-failed", action="store_true",
+                     help="register even when the gate fails, recording `fail` (CI records every merged commit)")
     _writes(sub)
     sub.set_defaults(func=_register)
 
@@ -227,7 +293,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--push", metavar="REMOTE", help="push the new tag to this git remote (e.g. origin)")
     sub.set_defaults(func=_deprecate)
 
-    sub = commands.add_parser("models", help="registered versions, their stages, gate verdict and metrics")
+    sub = commands.add_parser("models", help="registered versions: stages, model age (since training), gate, metrics")
     sub.add_argument("name", nargs="?", help="only this artifact")
     sub.add_argument("--json", action="store_true")
     sub.add_argument("--deprecated", action="store_true", help="also show deprecated artifacts")

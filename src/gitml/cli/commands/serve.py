@@ -48,7 +48,7 @@ def _loopback(host: str) -> bool:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from gitml.serve import inputs, model, predlog
+    from gitml.serve import inputs, logsink, model, predlog
     from gitml.serve.main import create_app
 
     settings = _settings(args)
@@ -57,7 +57,8 @@ def _serve(args: argparse.Namespace) -> int:
     # any folder is created.
     bundle = model.load(settings.source(), inputs.Rules.of(serve))
     if serve.log.enabled:
-        predlog.check_writable(Path(serve.log.dir))
+        predlog.check_writable(logsink.local_dir(serve.log))
+        logsink.check(serve.log)
     if not _loopback(serve.host) and settings.token() is None:
         print(f"warning: serving on {serve.host} without a token: anyone who reaches it can predict and write to the "
               f"prediction log (set {serve.auth.token_env}, or keep serve.host 127.0.0.1 behind a proxy)",
