@@ -21,7 +21,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/ruff check src stages tests bench
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n auto --dist loadfile --durations=30
+	$(BIN)/python -m pytest -n auto --dist loadgroup --durations=30
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/pipeline.py

@@ -963,6 +963,17 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist (`make test`: `--dist loadgroup`) a module runs whole on one worker, and every
+    module that uses the gate project (minutes to build) on the same one, so it is built once."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    module = {item: item.nodeid.split("::")[0] for item in items}
+    shared = {module[item] for item in items if "gate_project" in item.fixturenames}
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group("gate_project" if module[item] in shared else module[item]))
+
+
 @pytest.fixture(scope="session")
 def gate_project(tmp_path_factory: pytest.TempPathFactory) -> GateProject:
     root = tmp_path_factory.mktemp("gate")
