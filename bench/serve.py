@@ -7,7 +7,8 @@ serves the same fitted pipeline twice on 127.0.0.1, one worker each:
 - `gitml serve`;
 - `mlflow models serve` (MLflow's real scoring server): MLflow 3 from a virtualenv of its own
   (`--mlflow-venv`, created with pip on first use, about two minutes; its bin first on PATH, as
-  its CLI needs), the model saved there with `mlflow.sklearn.save_model`.
+  its CLI needs; this checkout's src on PYTHONPATH, for the pipeline's own gitml steps), the model
+  saved there with `mlflow.sklearn.save_model`.
 
 A light keep-alive HTTP/1.1 client (raw asyncio streams) measures requests/s, p50 and p99 of
 `/invocations` (`dataframe_split`) in three scenarios: concurrency 1 with 1-row requests (p50
@@ -236,8 +237,11 @@ def mlflow_venv(root: Path) -> Path:
 
 
 def serve_mlflow(model_dir: Path, workdir: Path, port: int, venv_bin: Path) -> subprocess.Popen:
+    # PYTHONPATH: the fitted pipeline holds gitml's own steps (gitml.features.transforms, gitml.model.estimators);
+    # MLflow's venv imports them from this checkout's src (numpy, scikit-learn, pydantic, PyYAML: MLflow's own).
     env = dict(os.environ, PATH=f"{venv_bin}{os.pathsep}{os.environ['PATH']}", DO_NOT_TRACK="1",
-               MLFLOW_TRACKING_URI=f"file://{workdir}/mlruns", MLFLOW_DISABLE_TELEMETRY="true")
+               MLFLOW_TRACKING_URI=f"file://{workdir}/mlruns", MLFLOW_DISABLE_TELEMETRY="true",
+               PYTHONPATH=str(ROOT / "src"))
     env.pop("VIRTUAL_ENV", None)
     path = workdir / "mlflow-model"
     subprocess.run([str(venv_bin / "python"), "-c", TO_MLFLOW, str(model_dir), str(path)], env=env, check=True,

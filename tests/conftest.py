@@ -836,9 +836,13 @@ class MlflowVenv:
         return self.bin / "python"
 
     def env(self) -> dict[str, str]:
-        """MLflow starts `uvicorn` from PATH: its own bin first; no tracking server, no telemetry."""
+        """MLflow starts `uvicorn` from PATH: its own bin first; no tracking server, no telemetry. The fitted
+        pipeline holds gitml's own steps (gitml.features.transforms, gitml.model.estimators), so this checkout's
+        `src` is MLflow's only PYTHONPATH entry: its venv imports them (they need only numpy, scikit-learn,
+        pydantic and PyYAML, which MLflow brings) and serves the very same model, with no other package of ours."""
         env = {**_env(), "PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}", "MLFLOW_TRACKING_URI":
-               f"file://{self.root}/mlruns", "DO_NOT_TRACK": "1", "MLFLOW_DISABLE_TELEMETRY": "true"}
+               f"file://{self.root}/mlruns", "DO_NOT_TRACK": "1", "MLFLOW_DISABLE_TELEMETRY": "true",
+               "PYTHONPATH": str(ROOT / "src")}
         env.pop("VIRTUAL_ENV", None)
         return env
 
