@@ -191,7 +191,7 @@ def _create(directory: Path, name: str | None, data: str | Path | None, target: 
     for item in TEMPLATE:
         source, target_path = root / item, directory / item
         if source.is_dir():
-            shutil.copytree(source, target_path, ignore=ignore)
+            io.copy_tree(source, target_path, ignore=ignore)
         elif source.is_file():
             target_path.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target_path)
