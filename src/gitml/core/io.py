@@ -121,7 +121,9 @@ def atomic_path(path: str | Path, durable: bool = False) -> Iterator[Path]:
                     os.fsync(handle.fileno())
             os.replace(tmp, path)
         except OSError as exc:
-            if exc.filename is None:  # a write to an open file (disk full, size limit) names no file
+            # A write to an open file (disk full, size limit) names no file. Only a system error (with an
+            # errno) is named: an OSError of a message alone would print as "[Errno None] None: <file>".
+            if exc.filename is None and exc.errno is not None:
                 exc.filename = str(path)
             raise
         finally:
@@ -163,7 +165,7 @@ def copy_tree(source: str | Path, target: str | Path, ignore: Callable[[str, lis
             try:
                 shutil.copy2(Path(folder) / name, here / name)
             except OSError as exc:
-                if exc.filename is None:  # a write that failed after the open (disk full, size limit)
+                if exc.filename is None and exc.errno is not None:  # a write after the open (disk full, size limit)
                     exc.filename = str(here / name)
                 raise
 
