@@ -17,7 +17,12 @@ TEMPLATES = {
     "gitml/registry/templates": {"card.md.j2", "card.html.j2"},
     "gitml/eda/templates": {"eda.html.j2"},
     "gitml/monitor/templates": {"drift.html.j2"},
+    "gitml/site/templates": {"base.html.j2", "macros.html.j2", "index.html.j2", "experiments.html.j2",
+                             "metrics.html.j2", "pipeline.html.j2", "registry.html.j2", "reports.html.j2",
+                             "version.html.j2"},
 }
+#: The files the site's pages link, copied beside them (gitml.site.build).
+STATIC = {"gitml/site/static": {"site.css", "site.js"}}
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +66,24 @@ def test_wheel_has_every_module_of_the_package_layout(wheel: Path) -> None:
     assert {name for name in shipped if name.count("/") == 1} == {"gitml/__init__.py", "gitml/__main__.py"}
 
 
+def _package_files(names: set[str]) -> set[str]:
+    """The files of a package's templates/ or static/ folder among `names` (not `gitml init`'s template)."""
+    return {name for name in names if not name.startswith("gitml/template/")
+            and name.count("/") == 3 and name.split("/")[2] in {"templates", "static"}}
+
+
 def test_wheel_ships_each_package_s_templates_and_no_flat_folder(wheel: Path) -> None:
+    expected = {f"{folder}/{name}" for folder, files in (TEMPLATES | STATIC).items() for name in files}
+    in_tree = _package_files({p.relative_to(SRC).as_posix() for p in (SRC / "gitml").rglob("*") if p.is_file()})
+    assert in_tree == expected  # TEMPLATES and STATIC list what the source tree holds
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-        found = {name for name in names if name.endswith(".j2") and not name.startswith("gitml/template/")}
-        assert found == {f"{folder}/{name}" for folder, files in TEMPLATES.items() for name in files}
+        found = _package_files(names)
+        assert found == expected
         for name in found:
             assert archive.read(name) == (SRC / name).read_bytes(), name
+        assert {name for name in names if name.endswith(".j2") and not name.startswith("gitml/template/")} \
+            <= found  # no template elsewhere
     assert not any(name.startswith("gitml/templates/") for name in names)
 
 

@@ -156,14 +156,31 @@ def _from_checkout(path: Path) -> tuple[str, str]:
     note = ""
     try:
         url = git.run(path, "remote", "get-url", "origin").strip()
-        scp = re.fullmatch(r"([\w.-]+@[\w.-]+):(.+)", url)
-        url = f"ssh://{scp.group(1)}/{scp.group(2)}" if scp else url
     except GitmlError:
         url = path.as_uri()
         note = f"# {path}: a local checkout; replace it with the repository's public URL.\n"
+    else:
+        url, note = _pip_url(path, url)
     if git.changed_files(path):
         note += f"# {path} had uncommitted changes, which commit {commit[:12]} lacks.\n"
     return f"gitml @ git+{url}@{commit}", note
+
+
+def _pip_url(checkout: Path, url: str) -> tuple[str, str]:
+    """A git remote's URL as pip's `git+` takes it, and a comment when other machines cannot reach it.
+
+    git also takes `[user@]host:path` (scp syntax) and a plain path, absolute or relative to the
+    checkout; pip takes only URLs (`git+/work/gitml@...` is "no scheme supplied").
+    """
+    if "://" in url:
+        note = f"# {url}: a local folder; replace it with the repository's public URL.\n" \
+            if url.startswith("file:") else ""
+        return url, note
+    scp = re.fullmatch(r"((?:[\w.-]+@)?[\w.-]+):(.+)", url)
+    if scp:
+        return f"ssh://{scp.group(1)}/{scp.group(2)}", ""
+    local = (checkout / url).resolve()
+    return local.as_uri(), f"# {local}: origin is a local folder; replace it with the repository's public URL.\n"
 
 
 def init(directory: str | Path, name: str | None = None, data: str | Path | None = None, target: str | None = None,
@@ -191,7 +208,7 @@ def _create(directory: Path, name: str | None, data: str | Path | None, target: 
     for item in TEMPLATE:
         source, target_path = root / item, directory / item
         if source.is_dir():
-            shutil.copytree(source, target_path, ignore=ignore)
+            io.copy_tree(source, target_path, ignore=ignore)
         elif source.is_file():
             target_path.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target_path)

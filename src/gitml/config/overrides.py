@@ -12,7 +12,6 @@ hand. So conf/ stays the one source of params.yaml and no later composition (`gi
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -201,7 +200,7 @@ def _prove(conf_dir: Path, texts: dict[Path, str], overrides: Sequence[str]) -> 
     wanted = compose.compose(conf_dir, overrides)
     with tempfile.TemporaryDirectory(prefix=".gitml-conf-") as folder:
         copy = Path(folder) / conf_dir.name
-        shutil.copytree(conf_dir, copy)
+        io.copy_tree(conf_dir, copy)  # a full disk or size limit: one line naming the file
         for path, text in texts.items():
             (copy / path.relative_to(conf_dir)).write_text(text, encoding="utf-8")
         try:

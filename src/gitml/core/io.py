@@ -18,7 +18,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -121,7 +121,9 @@ def atomic_path(path: str | Path, durable: bool = False) -> Iterator[Path]:
                     os.fsync(handle.fileno())
             os.replace(tmp, path)
         except OSError as exc:
-            if exc.filename is None:  # a write to an open file (disk full, size limit) names no file
+            # A write to an open file (disk full, size limit) names no file. Only a system error (with an
+            # errno) is named: an OSError of a message alone would print as "[Errno None] None: <file>".
+            if exc.filename is None and exc.errno is not None:
                 exc.filename = str(path)
             raise
         finally:
@@ -142,6 +144,30 @@ def _parent_folders(path: str | Path) -> Iterator[None]:
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
+
+
+def copy_tree(source: str | Path, target: str | Path, ignore: Callable[[str, list[str]], Iterable[str]] | None = None,
+              ) -> None:
+    """`shutil.copytree`, except that the first OSError is raised as it is, naming its file.
+
+    copytree gathers every failure into one shutil.Error of strings: a full disk or a file size
+    limit would lose its errno, and so its one line (HostError). `ignore` is copytree's.
+    """
+    source, target = Path(source), Path(target)
+    for folder, folders, files in os.walk(source, followlinks=True):  # as copytree, which follows links
+        ignored = set(ignore(folder, folders + files)) if ignore else set()
+        folders[:] = sorted(name for name in folders if name not in ignored)
+        here = target / Path(folder).relative_to(source)
+        here.mkdir(parents=True, exist_ok=True)
+        for name in sorted(files):
+            if name in ignored:
+                continue
+            try:
+                shutil.copy2(Path(folder) / name, here / name)
+            except OSError as exc:
+                if exc.filename is None and exc.errno is not None:  # a write after the open (disk full, size limit)
+                    exc.filename = str(here / name)
+                raise
 
 
 def md5_file(path: str | Path) -> str:
