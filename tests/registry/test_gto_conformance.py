@@ -89,6 +89,11 @@ class History:
         (self.repo / "reports" / "metrics.json").write_text(json.dumps({"accuracy": 0.5 + self.trained / 100}))
         subprocess.run(["git", "add", "--all"], cwd=self.repo, check=True, env=self.env)
         subprocess.run(["git", "commit", "-qm", f"train {self.trained}"], cwd=self.repo, check=True, env=self.env)
+        # and the gate's report on it, as CI leaves one before it registers (the commits hold no outputs the
+        # gate could judge; `gitml register` would run it when there is no report)
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=self.repo, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        (self.repo / "reports" / "gate.json").write_text(json.dumps({"verdict": "pass", "candidate": {"commit": head}}))
 
     def step(self, by_gto: bool, state: dict[str, Any]) -> str:
         """Apply one random operation that the current state allows; return what was done."""
@@ -174,6 +179,12 @@ def registry_repo(tmp_path: Path, repo_root: Path, cmd_env: Callable[[], dict[st
     subprocess.run(["git", "init", "-q", "--initial-branch=main", str(repo)], check=True)
     for name in ("params.yaml", "dvc.yaml"):
         shutil.copy(repo_root / name, repo / name)
+    # No gated stage: promotion to one recomputes the gate from both commits' outputs, which these commits
+    # (a dvc.lock and a metrics file, no DVC) do not have; this test is about GTO's grammar, not the gate.
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["registry"]["gated_stages"] = []
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (repo / ".gitignore").write_text("/reports/gate.json\n")  # as the project's: git does not keep the report
     return repo, env
 
 

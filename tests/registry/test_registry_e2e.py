@@ -84,7 +84,8 @@ def test_register_promote_models_lineage_get(project: dict, tmp_path: Path, run:
     assert lineage["model"]["md5"] == train_out["models/model.skops"]
     assert lineage["params"]["model"]["n_estimators"] == 8 and lineage["metrics"] == first["metrics"]
     assert lineage["outputs"]["data/raw/dataset.parquet"] == lock["stages"]["ingest"]["outs"][0]["md5"]
-    assert lineage["registered"]["by"] == "Ada <ada@gitml.local>" and lineage["registered"]["gate"] == "none"
+    # registered without a gate report: `gitml register` ran the gate (no prod yet: the policy floors alone)
+    assert lineage["registered"]["by"] == "Ada <ada@gitml.local>" and lineage["registered"]["gate"] == "pass"
 
     # gto reads the registry gitml wrote.
     shown = json.loads(run(path, "gto", "show", "--json").stdout)
