@@ -122,7 +122,8 @@ def test_a_restored_cache_gives_the_local_verdict(case: str, gate_project: Any, 
     _restore_cache(clone, gate_project, run, "main", case)  # the pull request's cache: main's outputs and its own
     job = _pr_gate(workflow, clone, env)
     report = _check(job, clone, case, gate_project, run)
-    assert report["baseline"]["sources"] == {"predictions": "cache"}
+    # The predictions, and the model and test rows the production figures are timed with.
+    assert report["baseline"]["sources"] == {"predictions": "cache", "model": "cache", "test": "cache"}
     assert "Running stage" not in job.steps["Reproduce the pipeline"].stdout, "the outputs were restored"
 
 
@@ -132,13 +133,15 @@ def test_no_cache_at_all_reproduces_the_baseline_and_keeps_it(gate_project: Any,
     clone, env = runner(case)
     job = _pr_gate(workflow, clone, env)
     report = _check(job, clone, case, gate_project, run)
-    assert report["baseline"]["sources"] == {"predictions": "reproduced"}
+    # The test split is the candidate's own (one md5), which its `dvc repro` left in the cache.
+    assert report["baseline"]["test_md5"] == report["candidate"]["test_md5"]
+    assert report["baseline"]["sources"] == {"predictions": "reproduced", "model": "reproduced", "test": "cache"}
     assert f"reproducing {gate_project.baseline[:12]}" in job.steps["Gate"].stderr
     assert "Running stage 'evaluate'" in job.steps["Gate"].stderr, "DVC's own progress is shown"
     # The reproduction stays in the DVC cache: the next run takes the baseline from there.
     again = run(clone, "gitml", "gate", check=False, env=env)
     assert again.returncode == job.steps["Gate"].returncode and "reproducing" not in again.stderr
-    assert _report(clone)["baseline"]["sources"] == {"predictions": "cache"}
+    assert _report(clone)["baseline"]["sources"] == {"predictions": "cache", "model": "cache", "test": "cache"}
     assert _judged(_report(clone)) == _judged(gate_project.reports[case])
 
 
@@ -173,7 +176,9 @@ def test_an_s3_remote_gives_the_local_verdict(case: str, gate_project: Any, runn
     run(clone, "dvc", "remote", "modify", "--local", "team", "endpointurl", s3_endpoint)
     job = _pr_gate(workflow, clone, env, SECRETS)
     report = _check(job, clone, case, gate_project, run)
-    assert report["baseline"]["sources"] == {"predictions": "remote"}
+    # The test split is the candidate's own (one md5), pulled with the branch's outputs.
+    assert report["baseline"]["test_md5"] == report["candidate"]["test_md5"]
+    assert report["baseline"]["sources"] == {"predictions": "remote", "model": "remote", "test": "cache"}
     assert job.steps["Pull data and models (when a DVC remote is configured)"].returncode == 0
 
 

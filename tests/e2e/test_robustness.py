@@ -111,11 +111,11 @@ def test_repro_stops_at_check_and_keeps_the_model(gate_project: GateProject, run
                                                  file_bytes: Callable[..., dict[Path, bytes]]) -> None:
     path = gate_project.path
     before = file_bytes([path / "models" / "model.skops", path / "models" / "signature.json"])
-    run(path, "gitml", "compose", "model.n_estimators=-5")
+    run(path, "gitml", "compose", "model.n_estimators=-5")  # written into conf/ too, so that it sticks
     try:
         result = run(path, "dvc", "repro", check=False)
     finally:
-        run(path, "git", "checkout", "--", "params.yaml")
+        run(path, "git", "checkout", "--", "params.yaml", "conf")
 
     assert result.returncode != 0
     assert "Running stage 'check'" in result.stdout and "Running stage 'train'" not in result.stdout

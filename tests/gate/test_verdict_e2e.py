@@ -125,7 +125,8 @@ def test_a_policy_metric_that_does_not_exist(gate_project: GateProject, tmp_path
     params.write_text(text.replace("      roc_auc:\n", "      roc_auk:\n", 1))
     assert _gate(gate_project.path, monkeypatch, "--params", str(params)) == 2
     err = _error(gate_project.path, capsys)
-    assert "gate.metrics.classification.roc_auk: no such metric in reports/metrics.json (it has: accuracy, f1" in err
+    assert ("gate.metrics.classification.roc_auk: no such metric in reports/metrics.json "
+            "(it has: accuracy, balanced_accuracy, f1") in err
 
 
 def test_an_invalid_policy_names_its_key(gate_project: GateProject, tmp_path, monkeypatch, capsys) -> None:

@@ -220,12 +220,12 @@ def at_commit(repo: str | Path, commit: str, current: Params, *, label: str = "b
     params = _yaml(first["params.yaml"], f"params.yaml at {short}")
     paths = {**current.paths.model_dump(), **(params.get("paths") if isinstance(params.get("paths"), dict) else {})}
     plots = [f"{paths['plots']}/{name}" for name in (*map(outputs.curve_file, outputs.CURVES), outputs.PAIRS_FILE)]
-    files = read(paths["metrics"], paths["signature"], *plots)
-    if files[paths["metrics"]] is None:
+    committed = read(paths["metrics"], paths["signature"], *plots)
+    if committed[paths["metrics"]] is None:
         raise GateError(f"{label} {short}: {paths['metrics']} is not committed there (no metrics to compare with)")
     # A baseline older than today's metric names: its number of classes says what its `f1` was.
-    metrics = registry.readable(parse_metrics(files[paths["metrics"]], f"{paths['metrics']} at {short}"),
-                                _classes(files[paths["signature"]]))
+    metrics = registry.readable(parse_metrics(committed[paths["metrics"]], f"{paths['metrics']} at {short}"),
+                                _classes(committed[paths["signature"]]))
     lock = _yaml(first["dvc.lock"], f"dvc.lock at {short}")
     snap = Side(commit, paths["metrics"], metrics, params, lock,
                 diff.test_md5(lock, paths["predictions"], paths["test"]))
@@ -245,7 +245,7 @@ def at_commit(repo: str | Path, commit: str, current: Params, *, label: str = "b
                 snap.predictions = _read_predictions(output.file, f"{wanted[name]} at {short}")
             else:
                 setattr(snap, name, output.file)
-    _plot_data(snap, files.get, paths["plots"])
+    _plot_data(snap, committed.get, paths["plots"])
     return snap
 
 
