@@ -94,8 +94,10 @@ def read(repo: str | Path, history: History) -> Registry:
     by_artifact = tags.versions(found)
     views = [_view(v) for versions in by_artifact.values() for v in versions]
     at_commit = {(v.artifact, v.commit): v.version for v in views}
-    events = [Event(t.stage, at_commit.get((t.artifact, t.commit)), t.commit, t.date, t.tagger, t.removal, t.name,
-                    t.number) for t in sorted(found, key=lambda t: (t.artifact, t.number)) if t.stage]
+    # GTO's event order (time, counter, name: a simple-notation tag has no counter); a lightweight tag is no event
+    events = [Event(t.stage, at_commit.get((t.artifact, t.commit)), t.commit, t.date, t.tagger,
+                    t.action == "unassign", t.name, t.number)
+              for t in sorted(found, key=lambda t: (t.artifact, t.order)) if t.stage and t.annotated]
     for view in views:
         view.events = [e for e in events if e.commit == view.commit]
     if views:
