@@ -113,8 +113,13 @@ def test_site_build_job_builds_the_site_with_the_last_monitor_runs_drift_report(
     path, variables, gh = clone
     artifact = tmp_path / "artifact"
     artifact.mkdir()
-    (artifact / "drift.json").write_text(json.dumps({"status": "drift", "generated_at": "2024-06-01T05:23:00+00:00",
-                                                     "n_drifted": 3, "n_evaluated": 30, "alerts": ["x drifted"]}))
+    # The shape gitml monitor writes (gitml.monitor.drift): verdict and reason on top, the counts in checks.dataset.
+    reason = "3 of 30 evaluated columns drifted (10%; dataset drift at 10%)"
+    dataset = {"status": "drift", "reason": reason, "rule": "share", "n_columns": 30, "n_evaluated": 30,
+               "n_drifted": 3, "drifted_columns": ["x", "y", "z"], "share_drifted": 0.1, "threshold": 0.1}
+    (artifact / "drift.json").write_text(json.dumps({
+        "status": "drift", "generated_at": "2024-06-01T05:23:00+00:00", "reason": f"dataset drift: {reason}",
+        "drift": True, "checks": {"dataset": dataset}, "alerts": ["x drifted"]}))
     (artifact / "drift.html").write_text("<!DOCTYPE html><title>Drift report</title>")
     variables.update(GH_RUN_ID="4711", GH_ARTIFACT=str(artifact))
     site = workflow(path / ".github" / "workflows" / "site.yaml")

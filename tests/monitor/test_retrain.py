@@ -185,7 +185,8 @@ def workflow_run(project: Path, run: Callable[..., Any], cmd_env: Callable[[], d
                GITHUB_REF_NAME="main", PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
     context = {"github": {"token": "test-token", "server_url": "https://github.example", "repository": "acme/demo",
                           "run_id": "42"},
-               "secrets": {"RETRAIN_TOKEN": ""}}
+               # No secrets set, as in a repository that added none: the remote and the log are local folders.
+               "secrets": {"RETRAIN_TOKEN": "", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}}
     job = workflow(WORKFLOW).run_job("monitor", clone, env, context=context, stop_on_failure=True)
     failed = {name: f"{result.stdout}\n{result.stderr}" for name, result in job.steps.items() if result.returncode}
     assert job.ok, f"steps failed: {failed}"

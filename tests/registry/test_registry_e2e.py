@@ -162,8 +162,10 @@ def _promote(repo_root: Path, workflow: Callable[[Path], Any]) -> Any:
 
 def _run_job(flow: Any, job: str, event: str, cwd: Path, env: dict[str, str], inputs: dict[str, str]) -> Any:
     """Run the job's `run:` steps for `event` (the job must be the one that event runs), stopping at a failure."""
-    result = flow.run_job(job, cwd, env, context={"github": {"event_name": event}, "inputs": inputs},
-                          stop_on_failure=True)
+    # No DVC remote credentials (the secrets the jobs reference): this project's remote is a local folder.
+    context = {"github": {"event_name": event}, "inputs": inputs,
+               "secrets": {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}}
+    result = flow.run_job(job, cwd, env, context=context, stop_on_failure=True)
     assert not result.skipped, f"job {job} does not run on {event}: if: {flow.spec['jobs'][job]['if']}"
     return result
 

@@ -12,6 +12,8 @@ from subprocess import CompletedProcess
 import pytest
 import yaml
 
+from gitml.model import estimators
+
 pytestmark = pytest.mark.e2e
 
 Run = Callable[..., CompletedProcess[str]]
@@ -68,8 +70,12 @@ def test_model_auto_in_an_experiment_writes_the_winner_for_review(project: Path,
         selected = yaml.safe_load((project / "conf" / "model" / "selected.yaml").read_text())
         best = yaml.safe_load((project / "models" / "best_params.yaml").read_text())
         assert selected["_target_"] == best["estimator"]
+        # The winner's config names its task-neutral family, as conf/model/ does (adopted with model=selected);
+        # the signature names the plain scikit-learn class that family built for the data's task.
+        family, _, name = selected["_target_"].rpartition(".")
+        assert family == "gitml.model.estimators"
         signature = json.loads((project / "models" / "signature.json").read_text())
-        assert signature["estimator"] == selected["_target_"]
+        assert signature["estimator"] == getattr(estimators, name).classes[signature["task"]]
         shown = json.loads(run(project, "dvc", "plots", "show", "--json").stdout)["data"]
         assert shown["Tuning history"] and "Parameter importance" in shown  # importance needs 2+ trials
         # The review copy is no pipeline input: the run leaves the pipeline up to date.

@@ -38,12 +38,17 @@ def semantic_problems(params: Params, conf_dir: str | Path | None = None) -> lis
         problems.append(str(exc))
     problems.extend(feature_spec.problems(contract, params.data.target, params.features, allowed))
     if not params.model.auto:  # model=auto is checked candidate by candidate
+        spec = params.model.spec()
         try:
-            pipeline.estimator(params.model.spec(), params.data.task, allowed)
-        except ConfigError as exc:
-            fitting = suited_configs(Path(conf_dir), params.data.task, allowed) if conf_dir else []
-            hint = f"; model configs for {params.data.task}: {', '.join(fitting)}" if fitting else ""
-            problems.append(f"{exc}{hint}")
+            built = targets.instantiate(spec, "model", allowed)
+        except ConfigError as exc:  # a bad import or argument: its own line, scikit-learn's words kept whole
+            problems.append(str(exc))
+        else:
+            mismatch = pipeline.task_problem(built, spec, params.data.task)
+            if mismatch:  # only a model of the other task gets the list of configs that suit
+                fitting = suited_configs(Path(conf_dir), params.data.task, allowed) if conf_dir else []
+                hint = f"; model configs for {params.data.task}: {', '.join(fitting)}" if fitting else ""
+                problems.append(f"{mismatch}{hint}")
     problems.extend(space.problems(params))
     return problems
 

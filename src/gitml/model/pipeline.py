@@ -62,14 +62,22 @@ def with_best(model: Model, best: dict[str, Any], source: str = "best params") -
 
 def estimator(spec: dict[str, Any], task: str, allowed: list[str]) -> Any:
     """The estimator a spec names, checked to suit the task before any fitting."""
+    built = targets.instantiate(spec, "model", allowed)
+    problem = task_problem(built, spec, task)
+    if problem:
+        raise ConfigError(problem)
+    return built
+
+
+def task_problem(built: Any, spec: dict[str, Any], task: str) -> str | None:
+    """The one line saying a built estimator does not suit `task`, or None when it does."""
     from sklearn.base import is_classifier, is_regressor
 
-    built = targets.instantiate(spec, "model", allowed)
-    if not (is_classifier if task == "classification" else is_regressor)(built):
-        what = f"builds a {type(built).__name__} (model.task is {spec['task']})" if "task" in spec else (
-            f"is not a {task} estimator")
-        raise ConfigError(f"model._target_: {spec['_target_']!r} {what} (data.task is {task})")
-    return built
+    if (is_classifier if task == "classification" else is_regressor)(built):
+        return None
+    what = f"builds a {type(built).__name__} (model.task is {spec['task']})" if "task" in spec else (
+        f"is not a {task} estimator")
+    return f"model._target_: {spec['_target_']!r} {what} (data.task is {task})"
 
 
 def suits(cls: type, task: str) -> bool:
