@@ -176,12 +176,11 @@ def workflow_run(project: Path, run: Callable[..., Any], cmd_env: Callable[[], d
     run(root, "git", "clone", "--quiet", str(root / "origin.git"), str(clone))
     gh = gh_standin(root / "bin")
     pip_log = pip_standin(gh.folder)  # gitml is installed already: record what the workflow asks pip for
-    summary = root / "summary.md"
     path = f"{gh.folder}{os.pathsep}{cmd_env()['PATH']}"
     # As on a runner: no git identity in the environment (the workflow configures gitml-bot), no index for pip.
     env = {key: value for key, value in cmd_env().items()
            if not key.startswith(("GIT_AUTHOR", "GIT_COMMITTER", "GH_"))}
-    env.update(PATH=path, GH_LOG=str(gh.log), GITHUB_STEP_SUMMARY=str(summary), GITHUB_ACTIONS="true",
+    env.update(PATH=path, GH_LOG=str(gh.log), GITHUB_ACTIONS="true",
                GITHUB_REF_NAME="main", PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
     context = {"github": {"token": "test-token", "server_url": "https://github.example", "repository": "acme/demo",
                           "run_id": "42"},
@@ -190,7 +189,7 @@ def workflow_run(project: Path, run: Callable[..., Any], cmd_env: Callable[[], d
     job = workflow(WORKFLOW).run_job("monitor", clone, env, context=context, stop_on_failure=True)
     failed = {name: f"{result.stdout}\n{result.stderr}" for name, result in job.steps.items() if result.returncode}
     assert job.ok, f"steps failed: {failed}"
-    return {"root": root, "clone": clone, "gh": gh, "pip_log": pip_log, "summary": summary, "ran": list(job.steps),
+    return {"root": root, "clone": clone, "gh": gh, "pip_log": pip_log, "summary": job.summary, "ran": list(job.steps),
             "outputs": job.outputs, "path": path}
 
 
@@ -199,9 +198,10 @@ def test_monitor_workflow_alerts_and_opens_a_retrain_pull_request(project: Path,
     root, clone, gh = workflow_run["root"], workflow_run["clone"], workflow_run["gh"]
     assert workflow_run["pip_log"].read_text() == "install -r requirements.txt\n"
     assert workflow_run["ran"] == [
-        "Install gitml", "Fetch data and models", "Monitor (exit 0 no drift, 1 drift, 2 could not evaluate)",
-        "Open or update the drift issue", "Open the retraining pull request",
-    ], workflow_run["summary"].read_text()
+        "Install gitml", "Pull data and labels (when a DVC remote is configured)",
+        "Monitor (exit 0 no drift, 1 drift, 2 could not evaluate)", "Open or update the drift issue",
+        "Open the retraining pull request",
+    ], workflow_run["ran"]
     assert workflow_run["outputs"]["monitor"] == {"status": "1"}
 
     report = json.loads((clone / "reports" / "drift.json").read_text())
@@ -214,7 +214,7 @@ def test_monitor_workflow_alerts_and_opens_a_retrain_pull_request(project: Path,
     assert report["current"]["model_versions"] == {"v0.0.1": 400}
     # The log has no labels: they arrive separately, for retraining.
     assert report["checks"]["performance"]["status"] == "not_evaluated"
-    assert "Drift report" in workflow_run["summary"].read_text()
+    assert "Drift report" in workflow_run["summary"]
     shown = json.loads(run(clone, "dvc", "metrics", "show", "--json", "reports/drift.json").stdout)
     assert "share_drifted" in json.dumps(shown)
 
