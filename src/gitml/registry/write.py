@@ -387,12 +387,13 @@ def promote(params: Params, artifact: str, version: str, stage: str, repo: str |
     _check_push(repo, push)
     if stage not in stages:
         raise RegistryError(f"--stage {quoted(stage)} is not declared in registry.stages ({', '.join(stages)})")
-    found = _resolve(artifact, version, stages, tags.read_tags(repo, artifact))
+    read = tags.read_tags(repo, artifact)
+    found = _resolve(artifact, version, stages, read)
     if stage in found.stages:
         raise RegistryError(f"{artifact} {found.version} is in {quoted(stage)} already")
     judged, holder = None, None
     if not forced and stage in params.registry.gated_stages:
-        judged, holder = _recompute(artifact, found, stage, tags.read_tags(repo, artifact), compare)
+        judged, holder = _recompute(artifact, found, stage, read, compare)
     elif not forced:
         _check_recorded(found, params.registry.require_gate)
 
