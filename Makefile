@@ -10,8 +10,8 @@ export DO_NOT_TRACK := 1
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,tune,dask,s3]'
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,tune,dask,s3]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -21,7 +21,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/ruff check src stages tests bench
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n auto --dist loadgroup --durations=30
+	$(BIN)/python -m pytest -n auto --dist loadfile --durations=30
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/pipeline.py

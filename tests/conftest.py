@@ -14,6 +14,7 @@ paths (relative, from params) land in the test's own folder and never in the rep
 from __future__ import annotations
 
 import copy
+import fcntl
 import itertools
 import json
 import os
@@ -658,9 +659,13 @@ def pip_standin() -> Callable[[Path], Path]:
 _CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Chromium (Debian's, never a downloaded build) driven by Playwright, for the whole session."""
+    """Headless Chromium (Debian's, never a downloaded build) driven by Playwright, for one module.
+
+    Not for the session: Playwright's sync API keeps its event loop running in the main thread
+    while it is open, and `asyncio.run` in any later test of the same worker would refuse to start.
+    """
     if _CHROMIUM is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed (.ci/run installs it)")
@@ -857,8 +862,9 @@ def _mlflow_venv(root: Path) -> MlflowVenv:
         return venv
     pins = [_MLFLOW_SPEC] + [f"{name}=={importlib.metadata.version(name)}" for name in ("scikit-learn", "skops")]
     started = time.monotonic()
-    for command in ([sys.executable, "-m", "venv", str(venv.root)],
-                    [str(venv.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *pins]):
+    uv = str(Path(sys.executable).parent / "uv")  # seconds where pip takes minutes (a dev dependency)
+    for command in ([uv, "venv", "--quiet", "--python", sys.executable, str(venv.root)],
+                    [uv, "pip", "install", "--quiet", "--python", str(venv.python), *pins]):
         result = subprocess.run(command, capture_output=True, text=True, timeout=900)
         if result.returncode:
             pytest.skip(f"MLflow could not be installed in its own virtualenv ({' '.join(pins)}): "
@@ -869,7 +875,7 @@ def _mlflow_venv(root: Path) -> MlflowVenv:
 
 @pytest.fixture(scope="session")
 def mlflow_venv(tmp_path_factory: pytest.TempPathFactory) -> MlflowVenv:
-    """MLflow 3 in a virtualenv of its own, installed once per test session (about two minutes)."""
+    """MLflow 3 in a virtualenv of its own, installed once per test session (seconds, with uv)."""
     return _mlflow_venv(tmp_path_factory.getbasetemp() / "mlflow-venv")
 
 
@@ -967,20 +973,33 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under xdist (`make test`: `--dist loadgroup`) a module runs whole on one worker, and every
-    module that uses the gate project (minutes to build) on the same one, so it is built once."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    module = {item: item.nodeid.split("::")[0] for item in items}
-    shared = {module[item] for item in items if "gate_project" in item.fixturenames}
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group("gate_project" if module[item] in shared else module[item]))
-
-
 @pytest.fixture(scope="session")
-def gate_project(tmp_path_factory: pytest.TempPathFactory) -> GateProject:
+def gate_project(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> GateProject:
+    """Built once per run (minutes): under xdist the first worker that needs it builds it while the
+    others wait, and each worker gets its own copy to change (checkouts, tags); the DVC remote,
+    content-addressed, is shared."""
+    if worker_id == "master":
+        return _build_gate_project(tmp_path_factory.mktemp("gate"))
+    shared = tmp_path_factory.getbasetemp().parent / "gate"
+    with open(shared.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "built.json").is_file():
+            built = _build_gate_project(shared)
+            outcomes = {name: [done.returncode, done.stdout, done.stderr] for name, done in built.outcomes.items()}
+            (shared / "built.json").write_text(json.dumps({"baseline": built.baseline, "outcomes": outcomes,
+                                                           "reports": built.reports, "markdown": built.markdown}))
+    built = json.loads((shared / "built.json").read_text())
     root = tmp_path_factory.mktemp("gate")
+    for name in ("demo", "origin.git"):
+        shutil.copytree(shared / name, root / name, symlinks=True)
+    outcomes = {name: CompletedProcess(["gitml", "gate"], code, out, err) for name, (code, out, err)
+                in built["outcomes"].items()}
+    return GateProject(root / "demo", shared / "remote", built["baseline"], root / "origin.git", outcomes,
+                       built["reports"], built["markdown"])
+
+
+def _build_gate_project(root: Path) -> GateProject:
+    root.mkdir(parents=True, exist_ok=True)
     path = _init(root / "demo")
     model = path / "conf" / "model" / "random_forest.yaml"
     _edit(model, "max_depth: null", "max_depth: 2")

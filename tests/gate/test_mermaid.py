@@ -37,7 +37,7 @@ def mermaid_js(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return script
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def mermaid_check(browser: Any, mermaid_js: Path) -> Callable[[str], dict[str, Any]]:
     """`check(text)`: Mermaid's verdict on a chart in Chromium: {"ok": True, "svg": ...} or {"error": ...}."""
     page = browser.new_page()

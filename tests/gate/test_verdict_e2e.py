@@ -9,6 +9,7 @@ from subprocess import CompletedProcess
 from typing import Any
 
 import pytest
+import yaml
 
 from gitml.cli import main as cli
 
@@ -242,4 +243,33 @@ def test_bad_timing_settings_exit_2_naming_the_key_and_keep_the_quality_verdict(
     report = json.loads((gate_project.path / "reports" / "gate.json").read_text())
     assert report["quality"] in {"pass", "fail"} and report["metrics"], "the quality verdict is not lost"
     assert "gate.timing.budget_s" in report["production"]["error"]
+    assert "its quality metrics alone" in report["summary"]
+
+
+def test_a_baseline_model_that_cannot_be_had_exits_2_and_keeps_the_quality_verdict(
+        gate_project: GateProject, tmp_path, monkeypatch, capsys, run: Run) -> None:
+    path = gate_project.path
+    params = tmp_path / "params.yaml"
+    params.write_text((path / "params.yaml").read_text().replace("reproduce: true", "reproduce: false", 1))
+    lock = yaml.safe_load(run(path, "git", "show", "HEAD:dvc.lock").stdout)
+    [md5] = [out["md5"] for stage in lock["stages"].values() for out in stage.get("outs", [])
+             if out["path"] == "models/model.skops"]
+    cached = path / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    run(path, "git", "checkout", "-q", "worse")
+    run(path, "dvc", "checkout", "--quiet")
+    cached.rename(tmp_path / "held")  # in neither the cache nor the (empty) remote
+    (tmp_path / "empty").mkdir()
+    run(path, "dvc", "remote", "modify", "--local", "storage", "url", str(tmp_path / "empty"))
+    try:
+        assert _gate(path, monkeypatch, "--params", str(params)) == 2
+        err = _error(path, capsys)
+    finally:
+        (tmp_path / "held").rename(cached)
+        run(path, "dvc", "remote", "modify", "--local", "--unset", "storage", "url")
+        run(path, "git", "checkout", "-q", "main")
+        run(path, "dvc", "checkout", "--quiet")
+    assert "gate.timing: the models cannot be timed: baseline" in err and "models/model.skops at" in err
+    report = json.loads((path / "reports" / "gate.json").read_text())
+    assert report["quality"] in {"pass", "fail"} and report["metrics"], "the quality verdict is not lost"
+    assert "neither in the DVC cache nor on the DVC remote" in report["production"]["error"]
     assert "its quality metrics alone" in report["summary"]

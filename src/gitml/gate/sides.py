@@ -64,6 +64,8 @@ class Side:
     #: The model file and the test split, when asked for (to time the model).
     model: Path | None = None
     test: Path | None = None
+    #: Why they are None although asked for: the timing says so after the quality verdict is in.
+    missing: str | None = None
 
 
 def resolve(repo: str | Path, params: Params, explicit: str | None = None) -> Baseline:
@@ -196,10 +198,11 @@ def workspace(repo: str | Path, params: Params, commit: str, files: bool = False
     if files:
         for name in ("model", "test"):
             file = root / getattr(paths, name)
-            if not file.is_file():
-                raise GateError(f"{getattr(paths, name)}: not in the workspace (run `dvc repro`, or `dvc pull`)")
-            setattr(snap, name, file)
-            snap.sources[name] = "workspace"
+            if file.is_file():
+                setattr(snap, name, file)
+                snap.sources[name] = "workspace"
+            else:
+                snap.missing = f"{getattr(paths, name)}: not in the workspace (run `dvc repro`, or `dvc pull`)"
     _plot_data(snap, _read_file(root), paths.plots)
     return snap
 
@@ -232,12 +235,19 @@ def at_commit(repo: str | Path, commit: str, current: Params, *, label: str = "b
     wanted = {"predictions": paths["predictions"]}
     if files:
         wanted.update(model=paths["model"], test=paths["test"])
-    found = _outputs(repo, commit, wanted, lock, label, current.gate.baseline.reproduce)
+    reproduce = current.gate.baseline.reproduce
+    try:
+        found = _outputs(repo, commit, wanted, lock, label, reproduce)
+    except GateError as exc:
+        if not files:
+            raise
+        snap.missing = str(exc)  # the quality verdict needs the predictions alone
+        found = _outputs(repo, commit, {"predictions": wanted["predictions"]}, lock, label, reproduce)
     for name, output in found.items():
         if output is None and name == "predictions":
             snap.note = f"{wanted[name]} is not a DVC output at {short}"
         elif output is None:
-            raise GateError(f"{label} {short}: {wanted[name]} is not a DVC output there")
+            snap.missing = f"{label} {short}: {wanted[name]} is not a DVC output there"
         else:
             snap.sources[name] = output.source
             snap.note = output.note or snap.note

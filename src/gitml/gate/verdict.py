@@ -170,6 +170,9 @@ def _production(params: Params, cand: sides.Side, base: sides.Side | None,
 
     out["production"] = {"error": None}
     try:
+        for side in (cand, base):
+            if side is not None and side.missing:
+                raise GateError(f"gate.timing: the models cannot be timed: {side.missing}")
         target = params.data.target
         rows = _test_rows(cand.test, target)
         own = base is not None and base.test_md5 != cand.test_md5

@@ -320,9 +320,8 @@ class PredictionLog:
                 self._rotate()
 
     def _flush(self) -> None:
-        with self._lock:
+        with self._lock:  # the rows stay counted as buffered until written: the gauge never dips mid-write
             entries, self._buffer = self._buffer, []
-            self._buffered_rows = 0
         start = 0
         while start < len(entries):
             bundle = entries[start].bundle
@@ -366,6 +365,8 @@ class PredictionLog:
             log.warning("prediction log %s: writing again", self.directory)
         self.error = None
         self._logged.clear()
+        with self._lock:
+            self._buffered_rows -= rows
         self._on_write(rows)
         return True
 
