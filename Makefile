@@ -24,9 +24,7 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest -n auto --dist loadfile --durations=30
 
 bench: $(VENV)/.installed
-	$(BIN)/python bench/pipeline.py
-	$(BIN)/python bench/monitor.py
-	$(BIN)/python bench/gate.py
+	for bench in bench/*.py; do echo "== $$bench"; $(BIN)/python $$bench || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

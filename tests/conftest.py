@@ -973,6 +973,13 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """End-to-end modules (minutes each) first: under xdist (`--dist loadfile`, a module per worker
+    at a time) the quick modules then fill the end, instead of one worker finishing a long module alone."""
+    slow = {item.path for item in items if item.get_closest_marker("e2e")}
+    items.sort(key=lambda item: item.path not in slow)
+
+
 @pytest.fixture(scope="session")
 def gate_project(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> GateProject:
     """Built once per run (minutes): under xdist the first worker that needs it builds it while the

@@ -21,6 +21,8 @@ from gitml import config
 from gitml.core import errors
 from gitml.monitor import alert, retrain
 
+pytestmark = pytest.mark.e2e
+
 WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "monitor.yaml"
 INPUTS = ["num_0", "num_1", "num_2", "num_3", "num_4", "num_5", "cat_0", "cat_1"]
 

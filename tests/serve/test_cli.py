@@ -22,6 +22,8 @@ import pytest
 from gitml.cli import main as cli
 from gitml.model import modelio
 
+pytestmark = pytest.mark.e2e
+
 #: uvicorn finishes a graceful shutdown on SIGTERM, then exits by the same signal.
 CLEAN_EXIT = (0, -signal.SIGTERM)
 

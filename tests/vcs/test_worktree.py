@@ -17,6 +17,8 @@ import pytest
 from gitml.core.errors import SnapshotError
 from gitml.vcs import snapshot, worktree
 
+pytestmark = pytest.mark.e2e
+
 Run = Callable[..., CompletedProcess[str]]
 
 
