@@ -33,6 +33,10 @@ from pathlib import Path
 from subprocess import CompletedProcess
 from typing import Any
 
+# DVC binds its log handlers to sys.stdout/sys.stderr as they are when it is first imported: here, the
+# session's streams, not those of whichever test imports it first (closed after that test, they made
+# every later in-process DVC warning a LoggingException: tests/vcs/test_worktree.py failed that way).
+import dvc.logger  # noqa: F401
 import pytest
 import yaml
 
@@ -971,13 +975,6 @@ def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new))
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """End-to-end modules (minutes each) first: under xdist (`--dist loadfile`, a module per worker
-    at a time) the quick modules then fill the end, instead of one worker finishing a long module alone."""
-    slow = {item.path for item in items if item.get_closest_marker("e2e")}
-    items.sort(key=lambda item: item.path not in slow)
 
 
 @pytest.fixture(scope="session")
